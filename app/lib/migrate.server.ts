@@ -52,8 +52,23 @@ let engineClass: ReturnType<typeof loadSchemaEngine> | undefined;
 async function engineFor(file: string) {
   const SchemaEngine = await (engineClass ??= loadSchemaEngine());
   const schema = readFileSync(schemaPath, "utf8");
-  const adapter = bindMigrationAwareSqlAdapterFactory(withScriptShadow(new PrismaBetterSqlite3({ url: `file:${file}` })));
-  return SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, adapter);
+  const factory = withScriptShadow(new PrismaBetterSqlite3({ url: `file:${file}` }));
+  // Keep the connections the engine opens so that they can be closed: an open one locks the file.
+  const opened: { dispose(): Promise<void> }[] = [];
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const connection = await connect();
+    opened.push(connection);
+    return connection;
+  };
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
+  return {
+    engine,
+    async close() {
+      await Promise.all(opened.map((c) => c.dispose()));
+      engine.free();
+    },
+  };
 }
 
 // The engine replays migrations on the shadow database with executeRaw, which better-sqlite3 refuses
@@ -74,6 +89,8 @@ function withScriptShadow(factory: PrismaBetterSqlite3): PrismaBetterSqlite3 {
 // bookkeeping table exactly as Prisma does so that the history stays compatible with `migrate deploy`.
 function ensureMigrationsTable(file: string) {
   const db = new Database(file);
+  // WAL is a property of the file: readers never wait for the writer.
+  db.pragma("journal_mode = WAL");
   db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME,
     "migration_name" TEXT NOT NULL, "logs" TEXT, "rolled_back_at" DATETIME,
@@ -84,14 +101,18 @@ function ensureMigrationsTable(file: string) {
 export async function deployMigrations(databaseUrl: string): Promise<string[]> {
   const file = sqliteFile(databaseUrl);
   ensureMigrationsTable(file);
-  const engine = await engineFor(file);
-  const out = await engine.applyMigrations({ migrationsList: migrationList(), filters: noFilter });
-  return out.appliedMigrationNames;
+  const { engine, close } = await engineFor(file);
+  try {
+    const out = await engine.applyMigrations({ migrationsList: migrationList(), filters: noFilter });
+    return out.appliedMigrationNames;
+  } finally {
+    await close();
+  }
 }
 
 /** SQL that takes the committed migrations to the current schema; empty when they agree. */
 export async function diffMigrationsToSchema(): Promise<string> {
-  const engine = await engineFor(":memory:");
+  const { engine, close } = await engineFor(":memory:");
   const schema = readFileSync(schemaPath, "utf8");
   const result = await engine.diff({
     from: migrationList().migrationDirectories.length ? { tag: "migrations", ...migrationList() } : { tag: "empty" },
@@ -99,6 +120,6 @@ export async function diffMigrationsToSchema(): Promise<string> {
     script: true,
     exitCode: true,
     filters: noFilter,
-  });
+  }).finally(close);
   return result.exitCode === 2 ? result.stdout ?? "" : "";
 }

@@ -29,6 +29,7 @@ CREATE TABLE "User" (
     "totpSecret" TEXT,
     "totpEnrolledAt" DATETIME,
     "totpLastStep" INTEGER,
+    "totpPendingSecret" TEXT,
     "ssoEnabled" BOOLEAN NOT NULL DEFAULT false,
     "linkPrompt" TEXT NOT NULL DEFAULT 'ask',
     "entraTenantId" TEXT,

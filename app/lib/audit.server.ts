@@ -1,0 +1,27 @@
+import { db } from "./db.server.ts";
+
+export type AuditInput = {
+  action: string;
+  orgId?: string | null;
+  actorId?: string | null;
+  targetType?: string;
+  targetId?: string;
+  result?: "success" | "failure";
+  detail?: Record<string, unknown>;
+  ipAddress?: string;
+};
+
+export async function audit(event: AuditInput) {
+  await db.auditEvent.create({
+    data: {
+      action: event.action,
+      orgId: event.orgId ?? null,
+      actorId: event.actorId ?? null,
+      targetType: event.targetType ?? null,
+      targetId: event.targetId ?? null,
+      result: event.result ?? "success",
+      detail: event.detail ? JSON.stringify(event.detail) : null,
+      ipAddress: event.ipAddress ?? null,
+    },
+  });
+}

@@ -1,0 +1,11 @@
+// What the server passes to every loader and action besides the request.
+export type RequestContext = { clientAddress: string };
+
+declare module "@remix-run/node" {
+  interface AppLoadContext extends RequestContext {}
+}
+
+export function clientAddress(context: unknown): string {
+  const address = (context as Partial<RequestContext> | undefined)?.clientAddress;
+  return address && address.length <= 64 ? address : "unknown";
+}

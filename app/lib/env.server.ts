@@ -1,0 +1,78 @@
+// The configuration contract (DESIGN.md), validated once at boot: a missing or malformed variable
+// stops the app with a sentence that names it.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const minutes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "must start with file: (SQLite) or postgresql://")
+    .default("file:./data/portal.db"),
+  APP_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  TOTP_ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/i, "must be 64 hexadecimal characters (32 bytes)")
+    .optional(),
+  SESSION_IDLE_MINUTES: minutes(30),
+  SESSION_ABSOLUTE_MINUTES: minutes(12 * 60),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).default("Sign-in portal <no-reply@localhost>"),
+  OUTBOX_DIR: z.string().default("data/outbox"),
+  DEMO_MODE: z.enum(["true", "false"]).default("false"),
+  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+});
+
+export type Env = z.infer<typeof schema> & {
+  APP_ORIGIN: string;
+  SESSION_SECRET: string;
+  TOTP_ENCRYPTION_KEY: string;
+  demo: boolean;
+};
+
+// Outside production the two secrets are generated once and kept under data/, so that a fresh
+// checkout runs without setup and sessions survive restarts.
+function devSecret(name: string, make: () => string): string {
+  const file = path.resolve("data", `.${name.toLowerCase()}`);
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const value = make();
+  writeFileSync(file, value, { mode: 0o600 });
+  return value;
+}
+
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const sentences = result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `The environment variable ${name} ${issue.code === "invalid_type" && input[name] === undefined ? "is missing" : `is invalid: ${issue.message}`}.`;
+    });
+    throw new Error(sentences.join("\n"));
+  }
+  const env = result.data;
+  const production = env.NODE_ENV === "production";
+  for (const name of ["SESSION_SECRET", "TOTP_ENCRYPTION_KEY"] as const) {
+    if (production && !env[name]) throw new Error(`The environment variable ${name} is missing; it is required in production.`);
+  }
+  return {
+    ...env,
+    APP_ORIGIN: (env.APP_ORIGIN ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
+    SESSION_SECRET: env.SESSION_SECRET ?? devSecret("SESSION_SECRET", () => randomBytes(32).toString("base64url")),
+    TOTP_ENCRYPTION_KEY: env.TOTP_ENCRYPTION_KEY ?? devSecret("TOTP_ENCRYPTION_KEY", () => randomBytes(32).toString("hex")),
+    demo: env.DEMO_MODE === "true",
+  };
+}
+
+let cached: Env | undefined;
+
+export function env(): Env {
+  return (cached ??= parseEnv(process.env));
+}

@@ -1,0 +1,114 @@
+// The password + TOTP sign-in, step by step. Unknown identifiers walk the same path as known ones:
+// same page, same error, same time, same throttling.
+import type { User } from "~/generated/prisma/client.ts";
+import { db } from "./db.server.ts";
+import { sha256 } from "./crypto.server.ts";
+import { parseIdentifier } from "./identifier.ts";
+import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from "./passwords.server.ts";
+import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, blockedUntil, clearFailures, recordFailure } from "./throttle.server.ts";
+import { checkTotp, openTotpSecret } from "./totp.server.ts";
+import { useRecoveryCode } from "./recovery-codes.server.ts";
+import { audit } from "./audit.server.ts";
+
+export type StepFailure =
+  | { kind: "invalid" }
+  | { kind: "blocked"; until: Date }
+  | { kind: "locked" };
+
+export async function findUserByIdentifier(raw: string): Promise<User | null> {
+  const id = parseIdentifier(raw);
+  if (!id) return null;
+  return db.user.findUnique({ where: id.kind === "email" ? { email: id.value } : { phone: id.value } });
+}
+
+function throttleKeys(user: User | null, identifier: string, address: string) {
+  return {
+    account: accountKey(user ? user.id : `unknown:${sha256(identifier.trim().toLowerCase())}`),
+    address: addressKey(address),
+  };
+}
+
+async function fail(keys: { account: string; address: string }, user: User | null, address: string, action: string): Promise<StepFailure> {
+  const failures = await recordFailure(keys.account, keys.address);
+  if (user) await audit({ action, orgId: user.orgId, actorId: user.id, result: "failure", ipAddress: address, detail: { failures } });
+  if (failures >= ACCOUNT_LOCK_AFTER) {
+    if (user && !user.passwordLockedAt) {
+      await db.user.update({ where: { id: user.id }, data: { passwordLockedAt: new Date() } });
+      await audit({ action: "signin.password.locked", orgId: user.orgId, actorId: user.id, result: "failure", ipAddress: address });
+    }
+    return { kind: "locked" };
+  }
+  const until = await blockedUntil([keys.account, keys.address]);
+  return until ? { kind: "blocked", until } : { kind: "invalid" };
+}
+
+async function gate(keys: { account: string; address: string }): Promise<StepFailure | null> {
+  const row = await db.signInThrottle.findUnique({ where: { key: keys.account } });
+  if (row && row.failures >= ACCOUNT_LOCK_AFTER) return { kind: "locked" };
+  const until = await blockedUntil([keys.account, keys.address]);
+  return until ? { kind: "blocked", until } : null;
+}
+
+export type PasswordResult = StepFailure | { kind: "ok"; user: User; next: "pending_totp" | "pending_enrolment" };
+
+export async function checkPasswordStep(identifier: string, password: string, address: string): Promise<PasswordResult> {
+  const user = await findUserByIdentifier(identifier);
+  const keys = throttleKeys(user, identifier, address);
+  const gated = await gate(keys);
+  if (gated) return gated;
+  if (user?.passwordLockedAt) return { kind: "locked" };
+
+  const usable = user && user.status === "active" && user.passwordHash ? user : null;
+  const valid = await verifyPassword(usable?.passwordHash ?? (await dummyPasswordHash()), password);
+  if (!usable || !valid) return fail(keys, user, address, "signin.password.failed");
+
+  if (passwordNeedsRehash(usable.passwordHash!)) {
+    await db.user.update({ where: { id: usable.id }, data: { passwordHash: await hashPassword(password) } });
+  }
+  return { kind: "ok", user: usable, next: usable.totpEnrolledAt ? "pending_totp" : "pending_enrolment" };
+}
+
+export type CodeResult = StepFailure | { kind: "ok"; method: "password_totp" | "password_recovery_code" };
+
+/** Checks a TOTP code, or a recovery code in its place, for a user half-way through signing in. */
+export async function checkSecondFactor(user: User, code: string, address: string): Promise<CodeResult> {
+  const keys = { account: accountKey(user.id), address: addressKey(address) };
+  const gated = await gate(keys);
+  if (gated) return gated;
+  if (!user.totpSecret || !user.totpEnrolledAt) return { kind: "invalid" };
+
+  const compact = code.replace(/\s/g, "");
+  if (/^\d{6}$/.test(compact)) {
+    const step = await checkTotp(openTotpSecret(user.totpSecret), compact, user.totpLastStep);
+    // The conditional update makes a code single-use even when two requests race.
+    if (step !== null) {
+      const { count } = await db.user.updateMany({
+        where: { id: user.id, OR: [{ totpLastStep: null }, { totpLastStep: { lt: step } }] },
+        data: { totpLastStep: step },
+      });
+      if (count === 1) {
+        await clearFailures(keys.account);
+        return { kind: "ok", method: "password_totp" };
+      }
+    }
+  } else if (await useRecoveryCode(user.id, compact)) {
+    await clearFailures(keys.account);
+    return { kind: "ok", method: "password_recovery_code" };
+  }
+  return fail(keys, user, address, "signin.code.failed");
+}
+
+export function describeFailure(failure: StepFailure, what: "password" | "code"): string {
+  if (failure.kind === "locked") {
+    return "This account's password is locked after too many failed attempts. Reset your password to sign in again.";
+  }
+  if (failure.kind === "blocked") {
+    return `Too many failed attempts. You can try again at ${failure.until.toISOString().slice(11, 19)} UTC (in ${waitText(failure.until)}).`;
+  }
+  return what === "password" ? "That identifier and password don't match. Check them and try again." : "That code isn't valid. Enter the current code from your authenticator app, or a recovery code.";
+}
+
+function waitText(until: Date): string {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+}

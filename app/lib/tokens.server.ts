@@ -1,0 +1,41 @@
+// One table for every one-time token: stored as a hash, short-lived, single use.
+import { db } from "./db.server.ts";
+import { randomToken, sha256 } from "./crypto.server.ts";
+
+export type TokenType = "password_reset" | "set_password" | "invitation" | "oauth_state" | "consent_state";
+
+export async function issueToken(type: TokenType, target: string, minutes: number, data?: unknown): Promise<string> {
+  const token = randomToken();
+  await db.oneTimeToken.create({
+    data: {
+      type,
+      target,
+      tokenHash: sha256(token),
+      data: data === undefined ? null : JSON.stringify(data),
+      expiresAt: new Date(Date.now() + minutes * 60_000),
+    },
+  });
+  return token;
+}
+
+type Found = { id: string; target: string; data: unknown };
+
+/** The token if it exists, has this type, is unused and unexpired; does not use it up. */
+export async function peekToken(type: TokenType, token: unknown): Promise<Found | null> {
+  if (typeof token !== "string" || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const row = await db.oneTimeToken.findUnique({ where: { tokenHash: sha256(token) } });
+  if (!row || row.type !== type || row.usedAt || row.expiresAt <= new Date()) return null;
+  return { id: row.id, target: row.target, data: row.data ? JSON.parse(row.data) : null };
+}
+
+/** Uses the token up; only one caller can win even when two requests race. */
+export async function consumeToken(type: TokenType, token: unknown): Promise<Found | null> {
+  const found = await peekToken(type, token);
+  if (!found) return null;
+  const { count } = await db.oneTimeToken.updateMany({ where: { id: found.id, usedAt: null }, data: { usedAt: new Date() } });
+  return count === 1 ? found : null;
+}
+
+export async function revokeTokens(type: TokenType, target: string) {
+  await db.oneTimeToken.updateMany({ where: { type, target, usedAt: null }, data: { usedAt: new Date() } });
+}

@@ -1,0 +1,64 @@
+import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { isRouteErrorResponse, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError } from "@remix-run/react";
+import stylesHref from "./styles.css?url";
+import { readFlash } from "./lib/flash.server.ts";
+
+export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesHref }];
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const flash = await readFlash(request);
+  return data({ flash: flash.message }, flash.setCookie ? { headers: { "Set-Cookie": flash.setCookie } } : undefined);
+}
+
+export function Layout({ children }: { children: React.ReactNode }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <Meta />
+        <Links />
+      </head>
+      <body>
+        {children}
+        <ScrollRestoration />
+        <Scripts />
+      </body>
+    </html>
+  );
+}
+
+export default function App() {
+  const { flash } = useLoaderData<typeof loader>();
+  return (
+    <>
+      {flash ? (
+        <p className="flash" role="status">
+          {flash}
+        </p>
+      ) : null}
+      <Outlet />
+    </>
+  );
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError();
+  const notFound = isRouteErrorResponse(error) && error.status === 404;
+  return (
+    <main className="narrow">
+      <h1>{notFound ? "Page not found" : "Something went wrong"}</h1>
+      <p>
+        {notFound
+          ? "There is nothing at this address, or you don't have access to it."
+          : isRouteErrorResponse(error) && error.status < 500
+            ? String(error.data)
+            : "We couldn't finish that request. Nothing you typed was lost on our side; go back and try again in a moment."}
+      </p>
+      <p>
+        <Link to="/">Go to the portal</Link>
+      </p>
+    </main>
+  );
+}

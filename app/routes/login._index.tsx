@@ -1,0 +1,112 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, FormError, Submit } from "~/components/form.tsx";
+import { clientAddress } from "~/lib/context.ts";
+import { parseForm } from "~/lib/forms.ts";
+import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
+import { PASSWORD_MAX } from "~/lib/password-rules.ts";
+import { safeRedirectPath } from "~/lib/security.server.ts";
+import { requireAnonymous, startSession } from "~/lib/session.server.ts";
+import { checkPasswordStep, describeFailure } from "~/lib/signin.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Sign in" }];
+
+const identifierField = z
+  .string()
+  .trim()
+  .min(1, "Enter your email address or mobile number.")
+  .max(IDENTIFIER_MAX, `That is too long for an email address or mobile number (at most ${IDENTIFIER_MAX} characters).`)
+  .refine((v) => parseIdentifier(v) !== null, "Enter a valid email address or a mobile number with its country code, e.g. +44 7700 900123.");
+
+const schemas = {
+  identifier: z.object({ intent: z.literal("identifier"), identifier: identifierField, redirectTo: z.string().optional() }),
+  password: z.object({
+    intent: z.literal("password"),
+    identifier: identifierField,
+    password: z.string().min(1, "Enter your password.").max(PASSWORD_MAX, `Passwords are at most ${PASSWORD_MAX} characters.`),
+    redirectTo: z.string().optional(),
+  }),
+};
+
+type ActionData = { step: "identifier" | "password"; identifier: string; errors?: Record<string, string>; formError?: string };
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  await requireAnonymous(request);
+  const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "");
+  return { redirectTo };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  await requireAnonymous(request);
+  const form = await request.formData();
+  const intent = form.get("intent") === "password" ? "password" : "identifier";
+  const parsed = parseForm(form, schemas[intent]);
+  const typed = String(form.get("identifier") ?? "").slice(0, IDENTIFIER_MAX);
+  if (!parsed.ok) {
+    const step = intent === "password" && !parsed.errors.identifier ? "password" : "identifier";
+    return data<ActionData>({ step, identifier: typed, errors: parsed.errors }, { status: 400 });
+  }
+  if (parsed.data.intent === "identifier") {
+    return data<ActionData>({ step: "password", identifier: parsed.data.identifier });
+  }
+
+  const { identifier, password } = parsed.data;
+  const result = await checkPasswordStep(identifier, password, clientAddress(context));
+  if (result.kind !== "ok") {
+    return data<ActionData>({ step: "password", identifier, formError: describeFailure(result, "password") }, { status: 400 });
+  }
+  const cookie = await startSession(request, { userId: result.user.id, stage: result.next, clientAddress: clientAddress(context) });
+  const back = safeRedirectPath(parsed.data.redirectTo, "");
+  const next = result.next === "pending_totp" ? "/login/totp" : "/login/enrol";
+  return redirect(back ? `${next}?redirectTo=${encodeURIComponent(back)}` : next, { headers: { "Set-Cookie": cookie } });
+}
+
+export default function Login() {
+  const { redirectTo } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const step = result?.step ?? "identifier";
+  return (
+    <main className="narrow">
+      <h1>Sign in</h1>
+      <div className="card">
+        {step === "identifier" ? (
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value="identifier" />
+            <input type="hidden" name="redirectTo" value={redirectTo} />
+            <Field
+              name="identifier"
+              label="Email address or mobile number"
+              autoComplete="username"
+              inputMode="email"
+              autoFocus
+              required
+              maxLength={IDENTIFIER_MAX}
+              defaultValue={result?.identifier}
+              error={result?.errors?.identifier}
+            />
+            <Submit pendingText="Checking…">Continue</Submit>
+          </Form>
+        ) : (
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value="password" />
+            <input type="hidden" name="redirectTo" value={redirectTo} />
+            <input type="hidden" name="identifier" value={result?.identifier} />
+            <p>
+              Signing in as <strong>{result?.identifier}</strong> · <Link to={redirectTo ? `/login?redirectTo=${encodeURIComponent(redirectTo)}` : "/login"}>Use another account</Link>
+            </p>
+            {/* Lets password managers pair the password with the account. */}
+            <input type="text" name="username" value={result?.identifier} autoComplete="username" readOnly hidden />
+            <FormError message={result?.formError} />
+            <Field name="password" label="Password" type="password" autoComplete="current-password" autoFocus required maxLength={PASSWORD_MAX} error={result?.errors?.password} />
+            <Submit pendingText="Signing in…">Sign in</Submit>
+            <p className="hint">
+              <Link to="/forgot-password">Forgot your password?</Link>
+            </p>
+          </Form>
+        )}
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,91 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, FormError, Submit } from "~/components/form.tsx";
+import { RecoveryCodeList } from "~/components/recovery-codes.tsx";
+import { TotpSetupPanel } from "~/components/totp-setup.tsx";
+import { audit } from "~/lib/audit.server.ts";
+import { clientAddress } from "~/lib/context.ts";
+import { parseForm } from "~/lib/forms.ts";
+import { safeRedirectPath } from "~/lib/security.server.ts";
+import { getSession, requirePending, startSession } from "~/lib/session.server.ts";
+import { accountKey, addressKey, recordFailure } from "~/lib/throttle.server.ts";
+import { confirmPendingTotp, pendingTotpSetup } from "~/lib/two-factor.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Set up your authenticator app" }];
+
+const schema = z.object({
+  code: z.string().trim().regex(/^\d{6}$/, "Enter the 6-digit code your authenticator app shows for this account."),
+});
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "/");
+  // After the enrolment action this loader still sees the old cookie, whose session was just replaced:
+  // render the page (the recovery codes come from the action) instead of redirecting away from them.
+  const session = await getSession(request);
+  if (session?.stage === "pending_enrolment") return { setup: await pendingTotpSetup(session.user), redirectTo, expired: false };
+  if (session?.stage === "pending_totp") throw redirect("/login/totp");
+  return { setup: null, redirectTo, expired: !session };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const session = await requirePending(request, "pending_enrolment");
+  const parsed = parseForm(await request.formData(), schema);
+  if (!parsed.ok) return data({ codes: null, errors: parsed.errors, formError: undefined }, { status: 400 });
+
+  const address = clientAddress(context);
+  const codes = await confirmPendingTotp(session.user, parsed.data.code);
+  if (!codes) {
+    await recordFailure(accountKey(session.userId), addressKey(address));
+    return data({ codes: null, errors: undefined, formError: "That code doesn't match. Check that the app shows this account and enter its current code." }, { status: 400 });
+  }
+  const cookie = await startSession(request, { userId: session.userId, stage: "active", authMethod: "password_totp", clientAddress: address });
+  await audit({ action: "totp.enrolled", orgId: session.user.orgId, actorId: session.userId, ipAddress: address });
+  await audit({ action: "signin.succeeded", orgId: session.user.orgId, actorId: session.userId, ipAddress: address, detail: { method: "password_totp" } });
+  return data({ codes, errors: undefined, formError: undefined }, { headers: { "Set-Cookie": cookie } });
+}
+
+export default function Enrol() {
+  const { setup, redirectTo, expired } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  if (!result?.codes && expired) {
+    return (
+      <main className="narrow">
+        <h1>Your sign-in expired</h1>
+        <p>
+          For your security, unfinished sign-ins end after 10 minutes. <Link to="/login">Sign in again</Link>.
+        </p>
+      </main>
+    );
+  }
+  if (result?.codes || !setup) {
+    return (
+      <main className="narrow">
+        <h1>Your authenticator app is set up</h1>
+        <div className="card">
+          {result?.codes ? <RecoveryCodeList codes={result.codes} /> : null}
+          <p>
+            <Link className="button" to={redirectTo}>
+              I've saved my codes, continue
+            </Link>
+          </p>
+        </div>
+      </main>
+    );
+  }
+  return (
+    <main className="narrow">
+      <h1>Set up your authenticator app</h1>
+      <div className="card">
+        <p>Your organization asks for a code from an authenticator app at every sign-in.</p>
+        <TotpSetupPanel {...setup} />
+        <Form method="post" noValidate>
+          <FormError message={result?.formError} />
+          <Field name="code" label="6-digit code from the app" autoComplete="one-time-code" inputMode="numeric" required maxLength={6} error={result?.errors?.code} />
+          <Submit pendingText="Checking…">Confirm and continue</Submit>
+        </Form>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,66 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, FormError, Submit } from "~/components/form.tsx";
+import { clientAddress } from "~/lib/context.ts";
+import { setFlash } from "~/lib/flash.server.ts";
+import { parseForm } from "~/lib/forms.ts";
+import { newPasswordFields, passwordsMatch, PASSWORD_MAX } from "~/lib/password-rules.ts";
+import { resetPassword } from "~/lib/password-reset.server.ts";
+import { peekToken } from "~/lib/tokens.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Choose a new password" }];
+
+const schema = passwordsMatch(z.object({ token: z.string().max(200), ...newPasswordFields }));
+
+async function tokenIsGood(token: unknown) {
+  return Boolean((await peekToken("password_reset", token)) ?? (await peekToken("set_password", token)));
+}
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const token = new URL(request.url).searchParams.get("token") ?? "";
+  return { token: token.slice(0, 200), valid: await tokenIsGood(token) };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const parsed = parseForm(await request.formData(), schema);
+  if (!parsed.ok) return data({ errors: parsed.errors, formError: undefined }, { status: 400 });
+  const done = await resetPassword(parsed.data.token, parsed.data.newPassword, clientAddress(context));
+  if (!done) return data({ errors: undefined, formError: "This link has expired or was already used. Ask for a new one." }, { status: 400 });
+  const flash = await setFlash("Your password is set. Sign in with it; you'll still be asked for your authenticator code.");
+  return redirect("/login", { headers: { "Set-Cookie": flash } });
+}
+
+export default function ResetPassword() {
+  const { token, valid } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <main className="narrow">
+      <h1>Choose a new password</h1>
+      <div className="card">
+        {!valid ? (
+          <div>
+            <p className="form-error" role="alert">This link has expired or was already used. Links work once, for 30 minutes.</p>
+            <p>
+              <Link to="/forgot-password">Send me a new link</Link>
+            </p>
+          </div>
+        ) : (
+          <Form method="post" noValidate>
+            <input type="hidden" name="token" value={token} />
+            <FormError message={result?.formError} />
+            {result?.formError ? (
+              <p>
+                <Link to="/forgot-password">Send me a new link</Link>
+              </p>
+            ) : null}
+            <Field name="newPassword" label="New password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} hint="At least 8 characters. A few unrelated words make a strong, memorable password." error={result?.errors?.newPassword} />
+            <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} error={result?.errors?.confirmPassword} />
+            <Submit pendingText="Saving…">Set password</Submit>
+          </Form>
+        )}
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,119 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { FormError, Submit } from "~/components/form.tsx";
+import { audit } from "~/lib/audit.server.ts";
+import { db } from "~/lib/db.server.ts";
+import { describeDevice } from "~/lib/device.ts";
+import { setFlash } from "~/lib/flash.server.ts";
+import { parseForm } from "~/lib/forms.ts";
+import { endOtherSessions, requireUser } from "~/lib/session.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Sessions" }];
+
+const methodLabel: Record<string, string> = {
+  password_totp: "Password + authenticator code",
+  password_recovery_code: "Password + recovery code",
+  microsoft: "Microsoft account",
+};
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const session = await requireUser(request);
+  const sessions = await db.session.findMany({ where: { userId: session.userId, stage: "active" }, orderBy: { lastSeenAt: "desc" } });
+  return {
+    sessions: sessions.map((s, index) => ({
+      // The stored id is a hash of the cookie; the page only needs a handle for "sign out".
+      handle: s.id.slice(0, 16),
+      position: index,
+      current: s.id === session.id,
+      device: describeDevice(s.userAgent),
+      ipAddress: s.ipAddress,
+      method: methodLabel[s.authMethod ?? ""] ?? "—",
+      signedInAt: s.createdAt.toISOString(),
+      lastSeenAt: s.lastSeenAt.toISOString(),
+    })),
+  };
+}
+
+const schema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("end"), handle: z.string().regex(/^[0-9a-f]{16}$/, "Choose a session from the list.") }),
+  z.object({ intent: z.literal("end-others") }),
+], { error: "Choose what to sign out." });
+
+export async function action({ request }: ActionFunctionArgs) {
+  const session = await requireUser(request);
+  const parsed = parseForm(await request.formData(), schema);
+  if (!parsed.ok) return data({ formError: Object.values(parsed.errors)[0] }, { status: 400 });
+  let count = 0;
+  if (parsed.data.intent === "end-others") {
+    count = (await endOtherSessions(session.userId, session.id)).count;
+  } else {
+    // Only this user's own sessions, and never the current one (that is "Sign out").
+    const { handle } = parsed.data;
+    count = (await db.session.deleteMany({ where: { userId: session.userId, id: { startsWith: handle, not: session.id } } })).count;
+    if (!count) return data({ formError: "That session has already ended or isn't yours." }, { status: 400 });
+  }
+  await audit({ action: "sessions.ended", orgId: session.user.orgId, actorId: session.userId, detail: { count } });
+  const flash = await setFlash(count === 1 ? "Signed out 1 session." : `Signed out ${count} sessions.`);
+  return redirect("/settings/sessions", { headers: { "Set-Cookie": flash } });
+}
+
+export default function Sessions() {
+  const { sessions } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const others = sessions.filter((s) => !s.current).length;
+  return (
+    <section className="card" aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading">Where you're signed in</h2>
+      <FormError message={result?.formError} />
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">Signed in with</th>
+              <th scope="col">Last seen</th>
+              <th scope="col">
+                <span className="visually-hidden">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.map((s) => (
+              <tr key={s.handle}>
+                <td>
+                  {s.device}
+                  {s.ipAddress ? <div className="hint">{s.ipAddress}</div> : null}
+                </td>
+                <td>{s.method}</td>
+                <td>{new Date(s.lastSeenAt).toUTCString()}</td>
+                <td>
+                  {s.current ? (
+                    <strong>This device</strong>
+                  ) : (
+                    <Form method="post">
+                      <input type="hidden" name="handle" value={s.handle} />
+                      <Submit name="intent" value="end" className="secondary">
+                        Sign out<span className="visually-hidden"> {s.device}</span>
+                      </Submit>
+                    </Form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {others > 0 ? (
+        <Form method="post">
+          <Submit name="intent" value="end-others" pendingText="Signing out…">
+            Sign out all other sessions ({others})
+          </Submit>
+        </Form>
+      ) : (
+        <p className="hint">You're not signed in anywhere else.</p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,76 @@
+// `npm run demo`: build if needed, migrate, seed the demo organization once, print the accounts,
+// then run the portal in demo mode until Ctrl-C.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+process.chdir(root);
+
+function run(command: string, args: string[]) {
+  const result = spawnSync(command, args, { stdio: "inherit" });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function newestChange(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => statSync(path.join(entry.parentPath, entry.name)).mtimeMs),
+  );
+}
+
+const serverBuild = path.join(root, "build/server/index.js");
+const sources = Math.max(newestChange("app"), newestChange("emails"), statSync("vite.config.ts").mtimeMs);
+if (!existsSync(serverBuild) || statSync(serverBuild).mtimeMs < sources) {
+  console.log("Building the app…");
+  run("npx", ["remix", "vite:build"]);
+}
+
+// In a child process: the migration engine keeps its connection's exclusive lock until its process ends.
+run(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"]);
+
+// Imported only now, so that the environment is read after the build and migrations.
+const { env } = await import("../app/lib/env.server.ts");
+const { db } = await import("../app/lib/db.server.ts");
+const { seedDemo } = await import("./demo-seed.ts");
+
+const { created, accounts } = await seedDemo();
+await db.$disconnect();
+const origin = env().APP_ORIGIN;
+
+const rows = [
+  ["EMAIL", "NAME", "PASSWORD", "TOTP SECRET"],
+  ...accounts.map((a) => [
+    a.email + (a.role === "admin" ? " (admin)" : ""),
+    a.name,
+    a.password ?? "(changed since seeding)",
+    typeof a.totp === "string" ? `(${a.totp})` : a.totp.secret,
+  ]),
+];
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+
+console.log(`
+${created ? "Seeded" : "Found"} the demo organization "Demo Company" (slug demo, SSO licence on).
+
+${table}
+
+Add a secret to an authenticator app with its otpauth URI (or type the secret in), or compute the
+current code in a terminal with:  oathtool --totp -b SECRET
+${accounts.flatMap((a) => (typeof a.totp === "string" ? [] : [`  ${a.email}: ${a.totp.uri}`])).join("\n")}
+new@demo.test has no TOTP yet: signing in with it walks through enrolment.
+Ada can also sign in with her phone number, +1 415 555 2671.
+
+Sign in at ${origin}/login
+Without SMTP_URL no email leaves the machine: read them (password resets, invitations) at ${origin}/dev/outbox
+`);
+
+const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
+  stdio: "inherit",
+  env: { ...process.env, DEMO_MODE: "true" },
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
+server.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

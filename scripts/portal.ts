@@ -1,0 +1,256 @@
+// The operator CLI: `npm run portal -- <command> [--flags]`. Passwords never come from argv (shell
+// history, `ps`): --password-stdin reads stdin, --password-file reads a file, and without either the
+// user gets a one-time set-password link.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { env as loadEnv } from "../app/lib/env.server.ts";
+
+const SET_PASSWORD_MINUTES = 60 * 24;
+
+const HELP = `Usage: npm run portal -- <command> [options]
+
+  org:create --name NAME --slug SLUG   create an organization
+  org:list                             list the organizations
+  org:licence --org SLUG on|off        turn an organization's SSO licence on or off
+  user:create --org SLUG --name NAME [--email EMAIL] [--phone "+44 …"] [--admin]
+              [--password-stdin | --password-file FILE]
+                                       create a local user (an email, a phone or both); without
+                                       a password option it prints a one-time set-password link
+  user:list --org SLUG                 list an organization's users
+  help                                 show this text
+
+Passwords are never taken from the command line: pipe one in with --password-stdin (a terminal
+gets a hidden prompt) or name a file with --password-file.
+The database is DATABASE_URL (default file:./data/portal.db); pending migrations are applied first.`;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Command = { options: Options; positionals?: boolean; run: (args: Parsed) => Promise<void> };
+type Parsed = { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+
+// Loaded after the environment has been checked, so that a bad variable is reported as one sentence.
+let orgs: typeof import("../app/lib/orgs.server.ts");
+
+const text = (values: Parsed["values"], name: string) => {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+};
+
+function required(values: Parsed["values"], name: string): string {
+  const value = text(values, name);
+  if (value === undefined) throw new orgs.InputError(`The option --${name} is required.`);
+  return value;
+}
+
+async function requireOrg(slugOrId: string) {
+  const org = await orgs.findOrganization(slugOrId);
+  if (!org) throw new orgs.InputError(`No organization has the slug "${slugOrId.slice(0, 60)}"; run org:list to see them.`);
+  return org;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+async function readPassword(values: Parsed["values"]): Promise<string | undefined> {
+  const file = text(values, "password-file");
+  if (values["password-stdin"] && file) throw new orgs.InputError("Use either --password-stdin or --password-file, not both.");
+  if (file) {
+    try {
+      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new orgs.InputError(`The password file ${file} could not be read (${(error as NodeJS.ErrnoException).code ?? "error"}).`);
+    }
+  }
+  if (values["password-stdin"]) return process.stdin.isTTY ? promptHidden("Password: ") : readAllStdin();
+  return undefined;
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+}
+
+// A terminal gets a prompt that does not echo what is typed.
+function promptHidden(prompt: string): Promise<string> {
+  process.stderr.write(prompt);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.setEncoding("utf8");
+  let typed = "";
+  return new Promise((resolve, reject) => {
+    const done = (finish: () => void) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off("data", onData);
+      process.stderr.write("\n");
+      finish();
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === "\r" || char === "\n" || char === "\u0004") return done(() => resolve(typed));
+        if (char === "\u0003") return done(() => reject(new orgs.InputError("Cancelled.")));
+        typed = char === "\u007f" || char === "\b" ? typed.slice(0, -1) : typed + char;
+      }
+    };
+    stdin.on("data", onData);
+    stdin.resume();
+  });
+}
+
+const commands: Record<string, Command> = {
+  "org:create": {
+    options: { name: { type: "string" }, slug: { type: "string" } },
+    async run({ values }) {
+      const org = await orgs.createOrganization({ name: required(values, "name"), slug: required(values, "slug") });
+      console.log(`Created organization "${org.name}" (slug ${org.slug}, id ${org.id}).`);
+    },
+  },
+  "org:list": {
+    options: {},
+    async run() {
+      const list = await orgs.listOrganizations();
+      if (!list.length) return console.log("No organizations yet. Create one with org:create.");
+      const rows = list.map((o) => [o.slug, o.name, o.ssoLicensed ? "on" : "off", o.ssoEnabled ? "on" : "off", String(o._count.users)]);
+      console.log(table([["SLUG", "NAME", "LICENCE", "SSO", "USERS"], ...rows]));
+    },
+  },
+  "org:licence": {
+    options: { org: { type: "string" } },
+    positionals: true,
+    async run({ values, positionals }) {
+      const [state, ...extra] = positionals;
+      if ((state !== "on" && state !== "off") || extra.length) throw new orgs.InputError('Say "on" or "off" after org:licence --org SLUG.');
+      const org = await requireOrg(required(values, "org"));
+      const updated = await orgs.setSsoLicence(org.id, state === "on");
+      const changed = updated.ssoLicensed !== org.ssoLicensed;
+      console.log(`The SSO licence of ${org.slug} is ${state}${changed ? "" : " (unchanged)"}.`);
+    },
+  },
+  "user:create": {
+    options: {
+      org: { type: "string" },
+      email: { type: "string" },
+      phone: { type: "string" },
+      name: { type: "string" },
+      admin: { type: "boolean" },
+      "password-stdin": { type: "boolean" },
+      "password-file": { type: "string" },
+    },
+    async run({ values }) {
+      const org = await requireOrg(required(values, "org"));
+      const password = await readPassword(values);
+      const user = await orgs.createUser({
+        orgId: org.id,
+        email: text(values, "email"),
+        phone: text(values, "phone"),
+        name: required(values, "name"),
+        role: values.admin ? "admin" : "member",
+        password,
+      });
+      console.log(`Created ${user.role} ${user.name} <${user.email ?? user.phone}> in ${org.slug} (id ${user.id}).`);
+      if (password === undefined) {
+        const { issueToken } = await import("../app/lib/tokens.server.ts");
+        const token = await issueToken("set_password", user.id, SET_PASSWORD_MINUTES);
+        console.log(`No password was given. Send the user this one-time link to set one (valid 24 hours):`);
+        console.log(`${loadEnv().APP_ORIGIN}/reset-password?token=${token}`);
+      }
+    },
+  },
+  "user:list": {
+    options: { org: { type: "string" } },
+    async run({ values }) {
+      const users = await orgs.listUsers((await requireOrg(required(values, "org"))).id);
+      if (!users.length) return console.log("No users in this organization yet. Add one with user:create.");
+      const rows = users.map((u) => [
+        u.email ?? "",
+        u.phone ?? "",
+        u.name,
+        u.role,
+        u.status,
+        u.passwordHash ? "yes" : "no",
+        u.totpEnrolledAt ? "yes" : "no",
+      ]);
+      console.log(table([["EMAIL", "PHONE", "NAME", "ROLE", "STATUS", "PASSWORD", "TOTP"], ...rows]));
+    },
+  },
+  help: { options: {}, run: async () => console.log(HELP) },
+};
+
+// deployMigrations leaves its SQLite connection in exclusive locking mode until the process ends,
+// so the migrations run in a child process (the same as `npm run db:deploy`).
+function applyMigrations(): boolean {
+  const root = path.resolve(import.meta.dirname, "..");
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], { cwd: root, encoding: "utf8" });
+  if (result.status !== 0) {
+    console.error(`The database migrations could not be applied: ${(result.stderr || result.error?.message || "").trim()}`);
+    return false;
+  }
+  if (result.stdout.startsWith("Applied")) console.error(result.stdout.trim());
+  return true;
+}
+
+// node:util's parse errors are several sentences about positionals; say what went wrong instead.
+function parseError(name: string, options: Options, error: { code?: string; message: string }): string {
+  const option = /'(-[^' ]*)/.exec(error.message)?.[1] ?? "";
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `${name} has no option ${option}; run "npm run portal -- help" to see the options.`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `${name} takes no argument "${/'([^']*)'/.exec(error.message)?.[1] ?? ""}"; options start with --.`;
+    default:
+      return options[option.replace(/^--/, "")]?.type === "boolean"
+        ? `The option ${option} takes no value.`
+        : `The option ${option} needs a value.`;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name = "help", ...rest] = argv;
+  const command = Object.hasOwn(commands, name) ? commands[name]! : undefined;
+  if (!command) {
+    console.error(`Unknown command "${name.slice(0, 60)}"; run "npm run portal -- help" to see the commands.`);
+    return 1;
+  }
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: command.positionals ?? false });
+  } catch (error) {
+    console.error(parseError(name, command.options, error as { code?: string; message: string }));
+    return 1;
+  }
+  if (name === "help") return command.run(parsed).then(() => 0);
+
+  let env;
+  try {
+    env = loadEnv();
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
+  if (!env.DATABASE_URL.startsWith("file:")) {
+    console.error("The environment variable DATABASE_URL must be a file: URL; this version supports SQLite only.");
+    return 1;
+  }
+  if (!applyMigrations()) return 1;
+
+  orgs = await import("../app/lib/orgs.server.ts");
+  const { db } = await import("../app/lib/db.server.ts");
+  try {
+    await command.run(parsed);
+    return 0;
+  } catch (error) {
+    if (error instanceof orgs.InputError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,54 @@
+// The HTTP server around the Remix app: client address, security headers, the cross-site POST check.
+import path from "node:path";
+import express from "express";
+import { createRequestHandler } from "@remix-run/express";
+import type { ServerBuild } from "@remix-run/node";
+import type { ViteDevServer } from "vite";
+import { isCrossSiteRequest } from "../app/lib/security.server.ts";
+import type { Env } from "../app/lib/env.server.ts";
+
+export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
+  const app = express();
+  app.disable("x-powered-by");
+  if (env.TRUST_PROXY === "true") app.set("trust proxy", true);
+
+  app.use((req, res, next) => {
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "same-origin");
+    res.setHeader("X-Frame-Options", "DENY");
+    if (env.APP_ORIGIN.startsWith("https:")) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    const method = req.method;
+    const headers = new Headers();
+    for (const name of ["origin", "sec-fetch-site"]) {
+      const value = req.get(name);
+      if (value) headers.set(name, value);
+    }
+    if (isCrossSiteRequest(new Request("http://x/", { method: method === "GET" || method === "HEAD" ? method : "POST", headers }), env.APP_ORIGIN)) {
+      res.status(403).type("text/plain").send("This form was sent from another site, so it was refused. Go back to the portal and try again.");
+      return;
+    }
+    next();
+  });
+
+  let build: ServerBuild | (() => Promise<ServerBuild>);
+  if (options.vite) {
+    app.use(options.vite.middlewares);
+    const vite = options.vite;
+    build = () => vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
+  } else {
+    const buildDir = path.resolve("build");
+    app.use("/assets", express.static(path.join(buildDir, "client/assets"), { immutable: true, maxAge: "1y" }));
+    app.use(express.static(path.join(buildDir, "client"), { maxAge: "1h" }));
+    build = (await import(path.join(buildDir, "server/index.js"))) as ServerBuild;
+  }
+
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: options.vite ? "development" : "production",
+      getLoadContext: (req) => ({ clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown" }),
+    }),
+  );
+  return app;
+}

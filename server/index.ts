@@ -1,0 +1,31 @@
+// Starts the portal: `tsx server/index.ts` serves the built app, `--dev` serves through Vite.
+import { env as loadEnv } from "../app/lib/env.server.ts";
+import { createApp } from "./app.ts";
+import { startMailWorker } from "../app/lib/mail/worker.server.ts";
+
+let env;
+try {
+  env = loadEnv();
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
+const dev = process.argv.includes("--dev");
+const vite = dev
+  ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } }))
+  : undefined;
+const app = await createApp(env, { vite });
+const stopMail = startMailWorker();
+
+const server = app.listen(env.PORT, () => {
+  console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    stopMail();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  });
+}

@@ -1,0 +1,38 @@
+// Runs before each test file: its own fresh database, fixed secrets, and no unexpected console.error.
+import { copyFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { afterEach, beforeEach, inject, vi } from "vitest";
+
+const dir = inject("testDir");
+const file = path.join(dir, `${randomUUID()}.db`);
+copyFileSync(path.join(dir, "template.db"), file);
+
+Object.assign(process.env, {
+  NODE_ENV: "test",
+  DATABASE_URL: `file:${file}`,
+  APP_ORIGIN: "http://localhost:3000",
+  SESSION_SECRET: "test-session-secret-that-is-long-enough-0123456789",
+  TOTP_ENCRYPTION_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+  OUTBOX_DIR: path.join(dir, `outbox-${path.basename(file, ".db")}`),
+});
+delete process.env.SMTP_URL;
+
+// Every test starts from empty tables (the file's own database, so nothing else is touched).
+beforeEach(async () => {
+  const { db } = await import("~/lib/db.server.ts");
+  const tables = await db.$queryRaw<{ name: string }[]>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('_prisma_migrations', 'sqlite_sequence')`;
+  await db.$executeRawUnsafe("PRAGMA foreign_keys = OFF");
+  for (const { name } of tables) await db.$executeRawUnsafe(`DELETE FROM "${name}"`);
+  await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");
+});
+
+let errorSpy: ReturnType<typeof vi.spyOn>;
+beforeEach(() => {
+  errorSpy = vi.spyOn(console, "error");
+});
+afterEach(() => {
+  const calls = errorSpy?.mock.calls ?? [];
+  errorSpy?.mockRestore();
+  if (calls.length) throw new Error(`console.error was called: ${calls.map((c: unknown[]) => c.join(" ")).join("\n")}`);
+});
