@@ -18,7 +18,7 @@ const identifierField = z
   .trim()
   .min(1, "Enter your email address or mobile number.")
   .max(IDENTIFIER_MAX, `That is too long for an email address or mobile number (at most ${IDENTIFIER_MAX} characters).`)
-  .refine((v) => parseIdentifier(v) !== null, "Enter a valid email address or a mobile number with its country code, e.g. +44 7700 900123.");
+  .refine((v) => parseIdentifier(v) !== null, "Enter a valid email address or a mobile number with its country code, e.g. +44 7911 123456.");
 
 const schemas = {
   identifier: z.object({ intent: z.literal("identifier"), identifier: identifierField, redirectTo: z.string().optional() }),
