@@ -43,7 +43,8 @@ export function Action({ href, label }: { href: string; label: string }) {
       <Button href={href} style={button}>
         {label}
       </Button>
-      <Text style={small}>
+      {/* The plain-text version already shows the address next to the button label. */}
+      <Text style={small} data-skip-in-text={true}>
         If the button does not work, copy this address into your browser:
         <br />
         <Link href={href}>{href}</Link>

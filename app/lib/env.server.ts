@@ -26,6 +26,12 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default("Sign-in portal <no-reply@localhost>"),
   OUTBOX_DIR: z.string().default("data/outbox"),
   DEMO_MODE: z.enum(["true", "false"]).default("false"),
+  ENTRA_CLIENT_ID: z.string().regex(/^[0-9a-f-]{36}$/i, "must be the application (client) ID, a GUID").optional(),
+  ENTRA_CLIENT_SECRET: z.string().min(1).max(512).optional(),
+  ENTRA_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).default("https://login.microsoftonline.com"),
+  GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default("https://graph.microsoft.com"),
+  /** How long to wait for Microsoft before telling the user to try again later. */
+  MICROSOFT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   TRUST_PROXY: z.enum(["true", "false"]).default("false"),
 });
 
@@ -47,7 +53,7 @@ function devSecret(name: string, make: () => string): string {
   return value;
 }
 
-export function parseEnv(source: NodeJS.ProcessEnv): Env {
+export function parseEnv(source: Record<string, string | undefined>): Env {
   const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -67,6 +73,8 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
     APP_ORIGIN: (env.APP_ORIGIN ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     SESSION_SECRET: env.SESSION_SECRET ?? devSecret("SESSION_SECRET", () => randomBytes(32).toString("base64url")),
     TOTP_ENCRYPTION_KEY: env.TOTP_ENCRYPTION_KEY ?? devSecret("TOTP_ENCRYPTION_KEY", () => randomBytes(32).toString("hex")),
+    ENTRA_AUTHORITY_HOST: env.ENTRA_AUTHORITY_HOST.replace(/\/$/, ""),
+    GRAPH_BASE_URL: env.GRAPH_BASE_URL.replace(/\/$/, ""),
     demo: env.DEMO_MODE === "true",
   };
 }

@@ -9,13 +9,13 @@ export const meta: MetaFunction = () => [{ title: "Portal" }];
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request);
   const org = await db.organization.findUniqueOrThrow({ where: { id: user.orgId }, select: { name: true } });
-  return { name: user.name, orgName: org.name };
+  return { name: user.name, orgName: org.name, isAdmin: user.role === "admin" };
 }
 
 export default function Home() {
-  const { name, orgName } = useLoaderData<typeof loader>();
+  const { name, orgName, isAdmin } = useLoaderData<typeof loader>();
   return (
-    <Shell userName={name} orgName={orgName}>
+    <Shell userName={name} orgName={orgName} isAdmin={isAdmin}>
       <main>
         <h1>Welcome, {name}</h1>
         <div className="card">

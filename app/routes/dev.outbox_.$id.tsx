@@ -11,7 +11,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 const ENTITIES: Record<string, string> = { "&amp;": "&", "&quot;": '"', "&#x27;": "'", "&#39;": "'", "&lt;": "<", "&gt;": ">" };
 
 /** The distinct http(s) links of an HTML message, in order. */
-export function linksIn(html: string): string[] {
+function linksIn(html: string): string[] {
   const links = [...html.matchAll(/href="([^"]*)"/g)].map((match) =>
     match[1].replace(/&(amp|quot|#x27|#39|lt|gt);/g, (entity) => ENTITIES[entity]),
   );

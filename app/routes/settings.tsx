@@ -7,7 +7,7 @@ import { requireUser } from "~/lib/session.server.ts";
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request);
   const org = await db.organization.findUniqueOrThrow({ where: { id: user.orgId }, select: { name: true } });
-  return { name: user.name, orgName: org.name };
+  return { name: user.name, orgName: org.name, isAdmin: user.role === "admin" };
 }
 
 const tabs = [
@@ -19,9 +19,9 @@ const tabs = [
 ] as const;
 
 export default function Settings() {
-  const { name, orgName } = useLoaderData<typeof loader>();
+  const { name, orgName, isAdmin } = useLoaderData<typeof loader>();
   return (
-    <Shell userName={name} orgName={orgName}>
+    <Shell userName={name} orgName={orgName} isAdmin={isAdmin}>
       <main>
         <h1>My Profile · Settings</h1>
         <nav className="tabs" aria-label="Settings">

@@ -65,7 +65,7 @@ async function drain() {
     try {
       await deliverDueMail(new Date(), (state.transport ??= transportFromEnv()));
     } catch (error) {
-      console.warn(`The mail worker could not read the outgoing mail: ${error instanceof Error ? error.message : String(error)}`);
+      console.warn(`A mail delivery run stopped early; pending mail is retried on the next run: ${error instanceof Error ? error.message : String(error)}`);
     }
   } while (state.again && state.started > 0);
 }

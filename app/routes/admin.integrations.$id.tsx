@@ -1,0 +1,160 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, redirect } from "@remix-run/node";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Submit } from "~/components/form.tsx";
+import { IntegrationStatus } from "~/components/integration-status.tsx";
+import { clientAddress } from "~/lib/context.ts";
+import { setFlash } from "~/lib/flash.server.ts";
+import { parseForm } from "~/lib/forms.ts";
+import { confirmIntegration, consentUrlFor, findIntegration, removalPreview, removeIntegration } from "~/lib/integrations.server.ts";
+import { requireAdmin } from "~/lib/session.server.ts";
+import { sendSetPasswordLinks } from "~/lib/set-password.server.ts";
+
+export const meta: MetaFunction = () => [{ title: "Microsoft integration" }];
+
+async function load(request: Request, id: string | undefined) {
+  const session = await requireAdmin(request);
+  const integration = await findIntegration(session.user.orgId, id ?? "");
+  if (!integration) throw new Response("Not found", { status: 404 });
+  return { session, integration };
+}
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { integration } = await load(request, params.id);
+  const preview = integration.status === "removed" ? null : await removalPreview(integration);
+  return {
+    integration: {
+      id: integration.id,
+      tenantId: integration.tenantId,
+      tenantDomain: integration.tenantDomain,
+      displayName: integration.displayName,
+      status: integration.status,
+      failureReason: integration.failureReason,
+      consentedAt: integration.consentedAt?.toISOString() ?? null,
+    },
+    preview,
+  };
+}
+
+const schema = z.discriminatedUnion(
+  "intent",
+  [z.object({ intent: z.literal("check") }), z.object({ intent: z.literal("consent") }), z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional() })],
+  { error: "Choose an action on this page." },
+);
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { session, integration } = await load(request, params.id);
+  const parsed = parseForm(await request.formData(), schema);
+  if (!parsed.ok) return data({ error: Object.values(parsed.errors)[0] }, { status: 400 });
+  const address = clientAddress(context);
+  const back = `/admin/integrations/${integration.id}`;
+  if (integration.status === "removed") return data({ error: "This integration was removed. Add the tenant again to use it." }, { status: 400 });
+
+  if (parsed.data.intent === "consent") return redirect(await consentUrlFor(session, integration));
+  if (parsed.data.intent === "check") {
+    const result = await confirmIntegration(session, integration, address);
+    const message = { active: "Consent confirmed: the integration is active.", waiting: "Microsoft has not confirmed consent yet.", unavailable: "Microsoft could not be reached. Check again in a few minutes." }[result.kind];
+    return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
+  }
+  const preview = await removeIntegration(session, integration, address);
+  let message = `Integration removed. ${preview.affected.length} link(s) revoked.`;
+  if (parsed.data.sendLinks === "yes" && preview.leftWithoutMethod.length) {
+    const sent = await sendSetPasswordLinks(session.user.orgId, preview.leftWithoutMethod.map((u) => u.id), session.userId);
+    message += ` Set-password links sent to ${sent.sent.length} user(s).`;
+    if (sent.withoutEmail.length) message += ` ${sent.withoutEmail.length} user(s) have no email address: give them a new user ID first.`;
+  }
+  return redirect("/admin/integrations", { headers: { "Set-Cookie": await setFlash(message) } });
+}
+
+export default function IntegrationDetail() {
+  const { integration: i, preview } = useLoaderData<typeof loader>();
+  const waiting = i.status === "pending_consent" || i.status === "failed";
+  return (
+    <>
+      <p>
+        <Link to="/admin/integrations">← All integrations</Link>
+      </p>
+      <section className="card" aria-labelledby="int-heading">
+        <h2 id="int-heading">{i.displayName ?? i.tenantDomain ?? "Microsoft tenant"}</h2>
+        <dl>
+          <dt>Tenant ID</dt>
+          <dd>{i.tenantId}</dd>
+          <dt>Status</dt>
+          <dd>
+            <IntegrationStatus status={i.status} />
+          </dd>
+          {i.failureReason && i.status !== "active" ? (
+            <>
+              <dt>What Microsoft said</dt>
+              <dd data-testid="failure-reason">{i.failureReason}</dd>
+            </>
+          ) : null}
+          {i.consentedAt ? (
+            <>
+              <dt>Consent confirmed</dt>
+              <dd>{new Date(i.consentedAt).toUTCString()}</dd>
+            </>
+          ) : null}
+        </dl>
+        {waiting ? (
+          <>
+            <p>
+              The app can't get a token for this tenant yet. A global administrator of the tenant may still need to grant consent for the app's API permissions (sign-in, and
+              Microsoft Graph <code>User.Read.All</code> for sync). Consent can take a minute to reach every Microsoft server.
+            </p>
+            <div className="row">
+              <Form method="post">
+                <Submit name="intent" value="check" pendingText="Checking…">
+                  Check again
+                </Submit>
+              </Form>
+              <Form method="post">
+                <Submit name="intent" value="consent" className="secondary">
+                  Consent again
+                </Submit>
+              </Form>
+            </div>
+          </>
+        ) : null}
+      </section>
+
+      {preview ? (
+        <section className="card" aria-labelledby="remove-heading">
+          <h2 id="remove-heading">Remove this integration</h2>
+          <p>
+            {preview.affected.length === 0
+              ? "No user is linked through this tenant."
+              : `${preview.affected.length} user(s) linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
+          </p>
+          {preview.leftWithoutMethod.length ? (
+            <>
+              <p>
+                <strong>{preview.leftWithoutMethod.length} of them would be left with no way to sign in</strong> (they have no password):
+              </p>
+              <ul>
+                {preview.leftWithoutMethod.map((u) => (
+                  <li key={u.id}>
+                    {u.name} {u.email ? `(${u.email})` : "(no email address)"}
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
+          <Form method="post">
+            {preview.leftWithoutMethod.length ? (
+              <p>
+                <label>
+                  <input type="checkbox" name="sendLinks" value="yes" defaultChecked /> Email them a link to set a password
+                </label>
+              </p>
+            ) : null}
+            <Submit name="intent" value="remove" className="danger" pendingText="Removing…">
+              Remove integration
+            </Submit>
+          </Form>
+        </section>
+      ) : null}
+    </>
+  );
+}
