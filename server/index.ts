@@ -11,6 +11,10 @@ try {
   process.exit(1);
 }
 
+if (env.NODE_ENV === "production" && !env.SMTP_URL && !env.demo) {
+  console.warn(`SMTP_URL is not set: mail is written to ${env.OUTBOX_DIR} and not delivered to anyone.`);
+}
+
 const dev = process.argv.includes("--dev");
 const vite = dev
   ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } }))
