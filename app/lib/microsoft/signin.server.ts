@@ -1,0 +1,173 @@
+// Signing in with Microsoft (authorization code + PKCE). The callback trusts nothing it is handed:
+// state is single-use and bound to this browser or session, the code is redeemed with the PKCE verifier,
+// and the id_token's signature, issuer, audience, expiry, nonce and tenant are checked here with jose.
+import { CryptoProvider } from "@azure/msal-node";
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
+import { env } from "../env.server.ts";
+import { issueToken, consumeToken } from "../tokens.server.ts";
+import { clientId, msalFor } from "./config.server.ts";
+import { MicrosoftUnavailableError } from "./http.server.ts";
+
+export type FlowPurpose = "signin" | "link" | "reauth";
+
+export type FlowData = {
+  purpose: FlowPurpose;
+  authority: string;
+  verifier: string;
+  nonce: string;
+  returnTo: string;
+  /** The user the flow was started for (link, reauth) or expected (sign-in after identifier-first). */
+  userId: string | null;
+};
+
+const FLOW_MINUTES = 10;
+const SCOPES = ["openid", "profile", "email"];
+const crypto = new CryptoProvider();
+
+export const microsoftRedirectUri = () => `${env().APP_ORIGIN}/auth/microsoft/callback`;
+
+export type StartOptions = {
+  purpose: FlowPurpose;
+  /** The bound session id (link, reauth) or the hash of the anonymous browser's flow cookie (sign-in). */
+  binding: string;
+  authority: string;
+  userId?: string | null;
+  loginHint?: string | null;
+  domainHint?: string | null;
+  returnTo?: string;
+};
+
+/** The URL of Microsoft's sign-in page for this flow. Throws MicrosoftUnavailableError when it can't be reached. */
+export async function startMicrosoftFlow(options: StartOptions): Promise<string> {
+  const { verifier, challenge } = await crypto.generatePkceCodes();
+  const nonce = crypto.createNewGuid();
+  const data: FlowData = {
+    purpose: options.purpose,
+    authority: options.authority,
+    verifier,
+    nonce,
+    returnTo: options.returnTo ?? "/",
+    userId: options.userId ?? null,
+  };
+  const state = await issueToken("oauth_state", options.binding, FLOW_MINUTES, data);
+  try {
+    return await msalFor(options.authority).getAuthCodeUrl({
+      scopes: SCOPES,
+      redirectUri: microsoftRedirectUri(),
+      state,
+      nonce,
+      codeChallenge: challenge,
+      codeChallengeMethod: "S256",
+      responseMode: "query",
+      ...(options.loginHint ? { loginHint: options.loginHint } : {}),
+      ...(options.domainHint ? { domainHint: options.domainHint } : {}),
+      ...(options.purpose === "link" ? { prompt: "select_account" } : {}),
+    });
+  } catch (error) {
+    throw asUnavailable(error);
+  }
+}
+
+export type VerifiedIdentity = { tenantId: string; objectId: string; name: string | null; upn: string | null; email: string | null };
+
+export type CallbackOutcome =
+  | { kind: "ok"; flow: FlowData; identity: VerifiedIdentity }
+  | { kind: "cancelled"; flow: FlowData | null; description: string }
+  | { kind: "bad_state" }
+  | { kind: "invalid_token"; flow: FlowData; reason: string }
+  | { kind: "unavailable"; flow: FlowData | null };
+
+const jwksByTenant = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+function tenantKeys(tenantId: string) {
+  let keys = jwksByTenant.get(tenantId);
+  if (!keys) {
+    keys = createRemoteJWKSet(new URL(`${env().ENTRA_AUTHORITY_HOST}/${tenantId}/discovery/v2.0/keys`), {
+      timeoutDuration: env().MICROSOFT_TIMEOUT_MS,
+      cooldownDuration: 30_000,
+      cacheMaxAge: 60 * 60_000,
+    });
+    jwksByTenant.set(tenantId, keys);
+  }
+  return keys;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Checks everything about an id_token that MSAL does not: signature, iss for its tid, aud, exp, nonce. */
+export async function verifyIdToken(idToken: string, expectedNonce: string): Promise<VerifiedIdentity> {
+  const [, body] = idToken.split(".");
+  const unverified = JSON.parse(Buffer.from(body ?? "", "base64url").toString("utf8") || "{}") as JWTPayload & { tid?: unknown };
+  const tid = typeof unverified.tid === "string" && GUID.test(unverified.tid) ? unverified.tid.toLowerCase() : null;
+  if (!tid) throw new InvalidTokenError("the token names no tenant");
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(idToken, tenantKeys(tid), {
+      issuer: `${env().ENTRA_AUTHORITY_HOST}/${tid}/v2.0`,
+      audience: clientId(),
+      algorithms: ["RS256"],
+      clockTolerance: 60,
+      requiredClaims: ["exp", "iat", "oid", "tid", "nonce"],
+    }));
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    if (code === "ERR_JWKS_TIMEOUT" || /fetch failed|ECONNREFUSED|ENOTFOUND/.test(String((error as Error).message)) || code === "ERR_JOSE_GENERIC") {
+      throw new MicrosoftUnavailableError(`keys could not be fetched (${code || (error as Error).message})`);
+    }
+    throw new InvalidTokenError(code ? `${code}: ${(error as Error).message}` : (error as Error).message);
+  }
+  if (payload.nonce !== expectedNonce) throw new InvalidTokenError("nonce mismatch");
+  const oid = typeof payload.oid === "string" && GUID.test(payload.oid) ? payload.oid.toLowerCase() : null;
+  if (!oid || (payload.tid as string).toLowerCase() !== tid) throw new InvalidTokenError("missing oid or tid");
+  const str = (v: unknown) => (typeof v === "string" ? v.slice(0, 320) : null);
+  return { tenantId: tid, objectId: oid, name: str(payload.name), upn: str(payload.preferred_username), email: str(payload.email) };
+}
+
+export class InvalidTokenError extends Error {}
+
+function asUnavailable(error: unknown): Error {
+  for (let e = error as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e instanceof MicrosoftUnavailableError) return e;
+  }
+  const code = (error as { errorCode?: string }).errorCode ?? "";
+  if (/network|timed_out|endpoints_resolution|openid_config|authority/i.test(code)) return new MicrosoftUnavailableError(code);
+  return error as Error;
+}
+
+/** Redeems the callback: state first (single use, bound), then the code, then the token checks. */
+export async function completeMicrosoftFlow(query: URLSearchParams, binding: string): Promise<CallbackOutcome> {
+  const token = await consumeToken("oauth_state", query.get("state"));
+  const flow = token && token.target === binding ? (token.data as FlowData) : null;
+  const error = query.get("error");
+  if (error) {
+    // A cancelled or failed sign-in at Microsoft: no token to check, nothing to change.
+    return { kind: "cancelled", flow, description: (query.get("error_description") ?? error).slice(0, 500) };
+  }
+  if (!flow) return { kind: "bad_state" };
+  const code = query.get("code");
+  if (!code || code.length > 4096) return { kind: "invalid_token", flow, reason: "no authorization code" };
+
+  const client = msalFor(flow.authority);
+  let idToken: string;
+  try {
+    const result = await client.acquireTokenByCode({
+      code,
+      scopes: SCOPES,
+      redirectUri: microsoftRedirectUri(),
+      codeVerifier: flow.verifier,
+      nonce: flow.nonce,
+    });
+    idToken = result.idToken;
+    // MSAL caches every account in memory; the portal keeps its own session, so drop it.
+    if (result.account) await client.getTokenCache().removeAccount(result.account);
+  } catch (err) {
+    const unavailable = asUnavailable(err);
+    if (unavailable instanceof MicrosoftUnavailableError) return { kind: "unavailable", flow };
+    return { kind: "invalid_token", flow, reason: (err as Error).message.split("\n")[0]!.slice(0, 300) };
+  }
+  try {
+    return { kind: "ok", flow, identity: await verifyIdToken(idToken, flow.nonce) };
+  } catch (err) {
+    if (err instanceof MicrosoftUnavailableError) return { kind: "unavailable", flow };
+    return { kind: "invalid_token", flow, reason: (err as Error).message.slice(0, 300) };
+  }
+}
