@@ -9,6 +9,7 @@ import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, blockedUntil, clearFailures
 import { checkTotp, openTotpSecret } from "./totp.server.ts";
 import { useRecoveryCode } from "./recovery-codes.server.ts";
 import { audit } from "./audit.server.ts";
+import { signInStrategyFor } from "./sign-in-method.server.ts";
 
 export type StepFailure =
   | { kind: "invalid" }
@@ -61,6 +62,8 @@ export async function checkPasswordStep(identifier: string, password: string, ad
   const usable = user && user.status === "active" && user.passwordHash ? user : null;
   const valid = await verifyPassword(usable?.passwordHash ?? (await dummyPasswordHash()), password);
   if (!usable || !valid) return fail(keys, user, address, "signin.password.failed");
+  // SSO and password are never both accepted: a user whose method is Microsoft has no password sign-in.
+  if ((await signInStrategyFor(usable)).method !== "password") return fail(keys, user, address, "signin.password.not_allowed");
 
   if (passwordNeedsRehash(usable.passwordHash!)) {
     await db.user.update({ where: { id: usable.id }, data: { passwordHash: await hashPassword(password) } });

@@ -9,7 +9,11 @@ import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
 import { PASSWORD_MAX } from "~/lib/password-rules.ts";
 import { safeRedirectPath } from "~/lib/security.server.ts";
 import { requireAnonymous, startSession } from "~/lib/session.server.ts";
-import { checkPasswordStep, describeFailure } from "~/lib/signin.server.ts";
+import { checkPasswordStep, describeFailure, findUserByIdentifier } from "~/lib/signin.server.ts";
+import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
+import { microsoftSignInFor } from "~/lib/microsoft/start.server.ts";
+
+const MICROSOFT_DOWN = "Microsoft sign-in is unavailable right now: Microsoft did not answer in time. Try again in a few minutes.";
 
 export const meta: MetaFunction = () => [{ title: "Sign in" }];
 
@@ -34,8 +38,9 @@ type ActionData = { step: "identifier" | "password"; identifier: string; errors?
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireAnonymous(request);
-  const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "");
-  return { redirectTo };
+  const query = new URL(request.url).searchParams;
+  const redirectTo = safeRedirectPath(query.get("redirectTo"), "");
+  return { redirectTo, microsoftDown: query.get("microsoft") === "unavailable" };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -49,6 +54,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return data<ActionData>({ step, identifier: typed, errors: parsed.errors }, { status: 400 });
   }
   if (parsed.data.intent === "identifier") {
+    // Users whose method is Microsoft go straight there; everyone else, known or not, gets the password page.
+    const user = await findUserByIdentifier(parsed.data.identifier);
+    if (user && user.status === "active") {
+      try {
+        const microsoft = await microsoftSignInFor(user, safeRedirectPath(parsed.data.redirectTo, "/"));
+        if (microsoft) return redirect(microsoft.url, { headers: { "Set-Cookie": microsoft.setCookie } });
+      } catch (error) {
+        if (!(error instanceof MicrosoftUnavailableError)) throw error;
+        return data<ActionData>({ step: "identifier", identifier: parsed.data.identifier, formError: MICROSOFT_DOWN }, { status: 503 });
+      }
+    }
     return data<ActionData>({ step: "password", identifier: parsed.data.identifier });
   }
 
@@ -64,7 +80,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Login() {
-  const { redirectTo } = useLoaderData<typeof loader>();
+  const { redirectTo, microsoftDown } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const step = result?.step ?? "identifier";
   return (
@@ -86,6 +102,7 @@ export default function Login() {
               defaultValue={result?.identifier}
               error={result?.errors?.identifier}
             />
+            <FormError message={result?.formError ?? (microsoftDown ? MICROSOFT_DOWN : null)} />
             <Submit pendingText="Checking…">Continue</Submit>
           </Form>
         ) : (
@@ -107,6 +124,14 @@ export default function Login() {
           </Form>
         )}
       </div>
+      {step === "identifier" ? (
+        <Form method="post" action="/auth/microsoft" className="card alt-signin">
+          <input type="hidden" name="redirectTo" value={redirectTo} />
+          <button type="submit" className="secondary">
+            Sign in with Microsoft
+          </button>
+        </Form>
+      ) : null}
     </main>
   );
 }

@@ -9,6 +9,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { safeRedirectPath } from "~/lib/security.server.ts";
 import { requirePending, startSession } from "~/lib/session.server.ts";
 import { checkSecondFactor, describeFailure } from "~/lib/signin.server.ts";
+import { signInStrategyFor } from "~/lib/sign-in-method.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Enter your code" }];
 
@@ -33,7 +34,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const cookie = await startSession(request, { userId: session.userId, stage: "active", authMethod: result.method, clientAddress: address });
   await audit({ action: "signin.succeeded", orgId: session.user.orgId, actorId: session.userId, ipAddress: address, detail: { method: result.method } });
   const back = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "/");
-  return redirect(back, { headers: { "Set-Cookie": cookie } });
+  // After password + TOTP, offer the Microsoft link when the strategy says so.
+  const next = (await signInStrategyFor(session.user)).offerLink ? `/link-microsoft?redirectTo=${encodeURIComponent(back)}` : back;
+  return redirect(next, { headers: { "Set-Cookie": cookie } });
 }
 
 export default function TotpStep() {

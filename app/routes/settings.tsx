@@ -16,6 +16,7 @@ const tabs = [
   ["/settings/two-factor", "Authenticator app"],
   ["/settings/recovery-codes", "Recovery codes"],
   ["/settings/sessions", "Sessions"],
+  ["/settings/microsoft", "Microsoft account"],
 ] as const;
 
 export default function Settings() {

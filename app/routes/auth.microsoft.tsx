@@ -1,0 +1,24 @@
+import type { ActionFunctionArgs } from "@remix-run/node";
+import { redirect } from "@remix-run/node";
+import { microsoftConfigured } from "~/lib/microsoft/config.server.ts";
+import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
+import { microsoftSignInAnyone } from "~/lib/microsoft/start.server.ts";
+import { safeRedirectPath } from "~/lib/security.server.ts";
+import { requireAnonymous } from "~/lib/session.server.ts";
+
+export const loader = () => redirect("/login");
+
+// The "Sign in with Microsoft" button on the login page.
+export async function action({ request }: ActionFunctionArgs) {
+  await requireAnonymous(request);
+  const form = await request.formData();
+  const returnTo = safeRedirectPath(form.get("redirectTo"), "/");
+  if (!microsoftConfigured()) return redirect("/login?microsoft=unavailable");
+  try {
+    const { url, setCookie } = await microsoftSignInAnyone(returnTo);
+    return redirect(url, { headers: { "Set-Cookie": setCookie } });
+  } catch (error) {
+    if (error instanceof MicrosoftUnavailableError) return redirect("/login?microsoft=unavailable");
+    throw error;
+  }
+}
