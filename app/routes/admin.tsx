@@ -17,6 +17,7 @@ export default function Admin() {
       <main>
         <h1>Organization Settings</h1>
         <nav className="tabs" aria-label="Organization settings">
+          <NavLink to="/admin/users">Users</NavLink>
           <NavLink to="/admin/integrations">Users → Microsoft integrations</NavLink>
           <NavLink to="/admin/audit">Audit log</NavLink>
         </nav>
