@@ -1,5 +1,6 @@
 // The HTTP server around the Remix app: client address, security headers, the cross-site POST check.
 import path from "node:path";
+import { randomBytes } from "node:crypto";
 import express from "express";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
@@ -12,7 +13,25 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   app.disable("x-powered-by");
   if (env.TRUST_PROXY === "true") app.set("trust proxy", true);
 
+  const authority = new URL(env.ENTRA_AUTHORITY_HOST).origin;
   app.use((req, res, next) => {
+    res.locals.cspNonce = randomBytes(16).toString("base64");
+    if (!options.vite) {
+      // Inline scripts only with this response's nonce; forms may lead to Microsoft (sign-in and consent redirects).
+      res.setHeader(
+        "Content-Security-Policy",
+        [
+          "default-src 'self'",
+          `script-src 'self' 'nonce-${res.locals.cspNonce}'`,
+          "style-src 'self' 'unsafe-inline'",
+          "img-src 'self' data:",
+          "object-src 'none'",
+          "base-uri 'none'",
+          `form-action 'self' ${authority}`,
+          "frame-ancestors 'none'",
+        ].join("; "),
+      );
+    }
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Referrer-Policy", "same-origin");
     res.setHeader("X-Frame-Options", "DENY");
@@ -38,6 +57,11 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   } else {
     const buildDir = path.resolve("build");
     app.use("/assets", express.static(path.join(buildDir, "client/assets"), { immutable: true, maxAge: "1y" }));
+    app.use((_req, res, next) => {
+      // Pages can show personal data: never keep them in a shared or browser cache.
+      res.setHeader("Cache-Control", "no-store");
+      next();
+    });
     app.use(express.static(path.join(buildDir, "client"), { maxAge: "1h" }));
     build = (await import(path.join(buildDir, "server/index.js"))) as ServerBuild;
   }
@@ -47,7 +71,7 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
     createRequestHandler({
       build,
       mode: options.vite ? "development" : "production",
-      getLoadContext: (req) => ({ clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown" }),
+      getLoadContext: (req, res) => ({ clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string }),
     }),
   );
   return app;

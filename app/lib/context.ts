@@ -1,5 +1,5 @@
 // What the server passes to every loader and action besides the request.
-export type RequestContext = { clientAddress: string };
+export type RequestContext = { clientAddress: string; /** For inline scripts allowed by the Content-Security-Policy. */ cspNonce?: string };
 
 declare module "@remix-run/node" {
   interface AppLoadContext extends RequestContext {}
