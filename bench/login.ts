@@ -1,0 +1,401 @@
+// Sign-ins per second over HTTP against the built portal, next to raw argon2id verifies per second
+// measured in the same run on the same machine. The hash is the floor; the gap is the portal's overhead.
+// Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--build]
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import argon2 from "argon2";
+import { generate } from "otplib";
+
+const root = path.resolve(import.meta.dirname, "..");
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string" },
+    users: { type: "string" },
+    build: { type: "boolean", default: false },
+  },
+});
+const ROUNDS = positive("rounds", opts.rounds);
+const SECONDS = positive("seconds", opts.seconds);
+const PASSWORD = "bench-password-123";
+const PROBE = [1, 2, 4, 8];
+
+function positive(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${value}.`);
+  return n;
+}
+
+// ---- cleanup: the server and the temp folder go away on any exit, Ctrl-C included ----
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "login-bench-"));
+let server: ChildProcess | undefined;
+
+function cleanup() {
+  if (server?.pid && server.exitCode === null && server.signalCode === null) {
+    try {
+      process.kill(-server.pid, "SIGKILL"); // its own process group: the server and nothing else
+    } catch {}
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
+// ---- measuring ----
+
+const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU seconds of a process, split into its main (JavaScript) thread and the rest (libuv pool: argon2; V8 helpers). */
+function threadCpu(pid: number): { main: number; other: number } {
+  const out = { main: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+      out[Number(tid) === pid ? "main" : "other"] += seconds;
+    }
+  } catch {} // not Linux, or the thread ended between readdir and read
+  return out;
+}
+
+/** Busy and steal CPU seconds of the whole machine, all cores. */
+function machineCpu(): { busy: number; steal: number } {
+  try {
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+    return { busy: (user! + nice! + system! + irq! + softirq!) / CLK_TCK, steal: steal! / CLK_TCK };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
+type CpuSnapshot = { at: number; machine: ReturnType<typeof machineCpu>; bench: number; server: ReturnType<typeof threadCpu> };
+function cpuSnapshot(): CpuSnapshot {
+  const own = process.cpuUsage();
+  return { at: performance.now(), machine: machineCpu(), bench: (own.user + own.system) / 1e6, server: server?.pid ? threadCpu(server.pid) : { main: 0, other: 0 } };
+}
+/** CPU spent between two snapshots, in ms per operation, plus what the rest of the machine used (% of all cores). */
+function cpuSpent(a: CpuSnapshot, b: CpuSnapshot, ops: number) {
+  const wall = (b.at - a.at) / 1000;
+  const bench = b.bench - a.bench;
+  const serverMain = b.server.main - a.server.main;
+  const serverOther = b.server.other - a.server.other;
+  const cores = os.cpus().length;
+  const foreign = b.machine.busy - a.machine.busy - bench - serverMain - serverOther;
+  const perOp = (s: number) => (s * 1000) / Math.max(ops, 1);
+  return {
+    benchMs: perOp(bench),
+    serverMainMs: perOp(serverMain),
+    serverOtherMs: perOp(serverOther),
+    foreignPct: Math.max(0, (foreign / wall / cores) * 100),
+    stealPct: ((b.machine.steal - a.machine.steal) / wall / cores) * 100,
+  };
+}
+
+/** Keeps `concurrency` operations in flight for `seconds`; none starts after the deadline, the last ones finish. */
+async function load<T>(concurrency: number, seconds: number, op: () => Promise<T>) {
+  const results: T[] = [];
+  const errors: string[] = [];
+  const before = cpuSnapshot();
+  const deadline = before.at + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        try {
+          results.push(await op());
+        } catch (error) {
+          errors.push((error as Error).message);
+        }
+      }
+    }),
+  );
+  const after = cpuSnapshot();
+  const ops = results.length + errors.length;
+  return { results, errors, rate: results.length / ((after.at - before.at) / 1000), cpu: cpuSpent(before, after, ops) };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await work();
+  return [value, performance.now() - start];
+}
+
+// ---- raw argon2id ----
+
+async function rawRound(hash: string, concurrency: number, seconds: number) {
+  return load(concurrency, seconds, async () => {
+    const [ok, ms] = await timed(() => argon2.verify(hash, PASSWORD));
+    if (!ok) throw new Error("argon2.verify returned false");
+    return ms;
+  });
+}
+
+// ---- HTTP sign-ins ----
+
+type Reply = { status: number; location: string; cookie: string; body: string };
+
+function client(port: number, origin: string, concurrency: number) {
+  // node:http rather than fetch: the load generator shares the 2 cores with the server, so it should be cheap.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  return function post(pathname: string, form: Record<string, string>, cookie?: string): Promise<Reply> {
+    const body = new URLSearchParams(form).toString();
+    const headers: http.OutgoingHttpHeaders = {
+      "Content-Type": "application/x-www-form-urlencoded",
+      "Content-Length": Buffer.byteLength(body),
+      Origin: origin,
+      "User-Agent": "bench/login.ts",
+    };
+    if (cookie) headers.Cookie = cookie;
+    return new Promise((resolve, reject) => {
+      const req = http.request({ agent, host: "127.0.0.1", port, path: pathname, method: "POST", headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            location: res.headers.location ?? "",
+            cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] ?? "",
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  };
+}
+
+function expectRedirect(step: string, reply: Reply, to: string) {
+  if (reply.status !== 302 || reply.location !== to || !reply.cookie) {
+    const text = reply.body.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 160);
+    throw new Error(`${step}: ${reply.status} ${reply.location || ""} ${text}`.trim());
+  }
+}
+
+type Users = { emails: string[]; secret: string };
+
+function signIns(users: Users, post: ReturnType<typeof client>) {
+  // All users share one TOTP secret (sealed separately), so one code per 30 s step serves them all.
+  // A user's code is accepted once per step, so a user is taken again only in a later step.
+  const lastStep = new Int32Array(users.emails.length).fill(-1);
+  let next = 0;
+  let code = { step: -1, value: Promise.resolve("") };
+  return async function signIn() {
+    const step = Math.floor(Date.now() / 30_000);
+    if (code.step !== step) code = { step, value: generate({ secret: users.secret, epoch: step * 30 }) };
+    const i = next++ % users.emails.length;
+    if (lastStep[i]! >= step) throw new Error(`All ${users.emails.length} users signed in within this 30 s step: run with more --users.`);
+    lastStep[i] = step;
+    const [first, passwordMs] = await timed(() => post("/login?index", { intent: "password", identifier: users.emails[i]!, password: PASSWORD }));
+    expectRedirect("password step", first, "/login/totp");
+    const [second, totpMs] = await timed(async () => post("/login/totp", { code: await code.value }, first.cookie));
+    expectRedirect("TOTP step", second, "/");
+    return { passwordMs, totpMs, totalMs: passwordMs + totpMs };
+  };
+}
+
+// ---- setup: build, fresh database, seeded users, the server ----
+
+function ensureBuild() {
+  if (!opts.build && existsSync(path.join(root, "build/server/index.js"))) return;
+  console.log("Building the app (npx remix vite:build)…");
+  const result = spawnSync("npx", ["remix", "vite:build"], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) throw new Error("The build failed; see the output above.");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+function migrate(env: NodeJS.ProcessEnv) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], { cwd: root, env, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`Migrating the bench database failed:\n${result.stdout}${result.stderr}`);
+}
+
+/** One organization and `count` users with the same password hash (one hash, reused) and enrolled TOTP. */
+async function seed(count: number, hash: string): Promise<Users> {
+  const { db } = await import("../app/lib/db.server.ts");
+  const { newTotpSecret, sealTotpSecret } = await import("../app/lib/totp.server.ts");
+  const org = await db.organization.create({ data: { name: "Bench Company", slug: "bench" } });
+  const secret = newTotpSecret();
+  const emails = Array.from({ length: count }, (_, i) => `user${i}@bench.test`);
+  const now = new Date();
+  for (let i = 0; i < count; i += 500) {
+    await db.user.createMany({
+      data: emails.slice(i, i + 500).map((email, j) => ({
+        orgId: org.id,
+        email,
+        name: `Bench User ${i + j}`,
+        passwordHash: hash,
+        totpSecret: sealTotpSecret(secret),
+        totpEnrolledAt: now,
+      })),
+    });
+  }
+  await db.$disconnect();
+  return { emails, secret };
+}
+
+async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<void> {
+  let output = "";
+  server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  for (const stream of [server.stdout!, server.stderr!]) stream.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`The server stopped while starting:\n${output}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get({ host: "127.0.0.1", port, path: "/healthz" }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`The server did not answer /healthz within 30 s:\n${output}`);
+}
+
+async function stopServer() {
+  if (!server?.pid || server.exitCode !== null) return;
+  const exited = new Promise((r) => server!.once("exit", r));
+  process.kill(-server.pid, "SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+}
+
+// ---- the run ----
+
+function machine() {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.release()}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}`;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+
+async function main() {
+  console.log(`Machine: ${machine()}`);
+  console.log(`Load average before the run: ${os.loadavg().map(f1).join(" ")}`);
+  ensureBuild();
+
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(port),
+    APP_ORIGIN: origin,
+    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
+    SESSION_SECRET: randomBytes(32).toString("base64url"),
+    TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    OUTBOX_DIR: path.join(tmp, "outbox"),
+    SMTP_URL: "",
+    DEMO_MODE: "false",
+    TRUST_PROXY: "false",
+  };
+  Object.assign(process.env, env); // the seeding below imports app modules, which read the same variables
+  migrate(env);
+
+  const { hashPassword } = await import("../app/lib/passwords.server.ts");
+  const hash = await hashPassword(PASSWORD); // the app's own parameters, so a verify costs what it costs at sign-in
+
+  // The concurrency that gives the best raw rate is the one the HTTP load uses.
+  let concurrency = opts.concurrency ? positive("concurrency", opts.concurrency) : 0;
+  let bestRaw = 0;
+  await rawRound(hash, 2, 1); // warm-up
+  if (!concurrency) {
+    const probe: string[] = [];
+    for (const c of PROBE) {
+      const { rate } = await rawRound(hash, c, 3);
+      probe.push(`${c}: ${f1(rate)}/s`);
+      if (rate > bestRaw * 1.03) [concurrency, bestRaw] = [c, rate]; // a bigger concurrency must win clearly
+    }
+    console.log(`Raw argon2id verifies/s by concurrency (3 s each): ${probe.join(", ")} → using ${concurrency}`);
+  } else {
+    bestRaw = (await rawRound(hash, concurrency, 3)).rate;
+  }
+
+  // Enough users that none is needed twice within one 30 s step, with room for a faster HTTP rate than the probe saw.
+  const userCount = opts.users ? positive("users", opts.users) : Math.max(2000, Math.ceil(bestRaw * 1.5 * 40));
+  const users = await seed(userCount, hash);
+  await startServer(env, port);
+  const signIn = signIns(users, client(port, origin, concurrency));
+  const warm = await load(concurrency, 3, signIn); // JIT, caches, the first session rows
+  if (warm.errors.length) throw new Error(`Sign-ins fail before measuring; the first error: ${warm.errors[0]}`);
+  console.log(`Seeded ${userCount} users; server warm (${warm.results.length} sign-ins). ${ROUNDS} rounds of ${SECONDS} s raw, then ${SECONDS} s HTTP, ${concurrency} in flight.\n`);
+
+  type Round = { raw: number; http: number; ratio: number; errors: number; lat: Record<"total" | "password" | "totp" | "argon2", [number, number]>; cpu: ReturnType<typeof cpuSpent>; rawCpu: ReturnType<typeof cpuSpent> };
+  const rounds: Round[] = [];
+  const firstErrors: string[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const raw = await rawRound(hash, concurrency, SECONDS); // the server is idle meanwhile
+    const web = await load(concurrency, SECONDS, signIn);
+    firstErrors.push(...web.errors.slice(0, 3 - firstErrors.length));
+    const p = (xs: number[]): [number, number] => {
+      const s = xs.sort((a, b) => a - b);
+      return [pct(s, 50), pct(s, 99)];
+    };
+    const round: Round = {
+      raw: raw.rate,
+      http: web.rate,
+      ratio: web.rate / raw.rate,
+      errors: web.errors.length + raw.errors.length,
+      lat: {
+        total: p(web.results.map((x) => x.totalMs)),
+        password: p(web.results.map((x) => x.passwordMs)),
+        totp: p(web.results.map((x) => x.totpMs)),
+        argon2: p(raw.results),
+      },
+      cpu: web.cpu,
+      rawCpu: raw.cpu,
+    };
+    rounds.push(round);
+    console.log(
+      `round ${r}: raw ${f1(round.raw)}/s, HTTP ${f1(round.http)} sign-ins/s, ratio ${f1(round.ratio * 100)}%, errors ${round.errors}, ` +
+        `sign-in p50/p99 ${f1(round.lat.total[0])}/${f1(round.lat.total[1])} ms, other processes ${f1(round.cpu.foreignPct)}% CPU, steal ${f1(round.cpu.stealPct)}%`,
+    );
+  }
+  await stopServer();
+
+  const med = (pick: (r: Round) => number) => median(rounds.map(pick));
+  const errors = rounds.reduce((n, r) => n + r.errors, 0);
+  const ratio = med((r) => r.http) / med((r) => r.raw);
+  const row = (name: string, key: keyof Round["lat"]) => `  ${name.padEnd(30)} ${f1(med((r) => r.lat[key][0])).padStart(8)} ${f1(med((r) => r.lat[key][1])).padStart(8)}`;
+  console.log(`
+Machine: ${machine()}
+Medians of ${ROUNDS} rounds of ${SECONDS} s, ${concurrency} in flight:
+  raw argon2id verifies/s        ${f1(med((r) => r.raw))}
+  HTTP sign-ins/s                ${f1(med((r) => r.http))}
+  ratio                          ${f1(ratio * 100)}% (target ≥ 85%; median of per-round ratios ${f1(med((r) => r.ratio) * 100)}%)
+  errors                         ${errors}
+
+Latency (ms)                          p50      p99
+${row("full sign-in", "total")}
+${row("  POST /login?index (password)", "password")}
+${row("  POST /login/totp (code)", "totp")}
+${row("raw argon2.verify", "argon2")}
+
+CPU per sign-in (ms, median)   server JS thread ${f1(med((r) => r.cpu.serverMainMs))}, server other threads (argon2, GC) ${f1(med((r) => r.cpu.serverOtherMs))}, bench client ${f1(med((r) => r.cpu.benchMs))}
+CPU per raw verify (ms, median) ${f1(med((r) => r.rawCpu.benchMs))}
+Rest of the machine: ${f1(med((r) => r.cpu.foreignPct))}% CPU during HTTP rounds, ${f1(med((r) => r.rawCpu.foreignPct))}% during raw rounds; steal ${f1(med((r) => r.cpu.stealPct))}% / ${f1(med((r) => r.rawCpu.stealPct))}%`);
+  if (firstErrors.length) console.log(`First errors:\n  ${firstErrors.join("\n  ")}`);
+  process.exitCode = errors ? 1 : 0;
+}
+
+main()
+  .catch((error) => {
+    console.error((error as Error).message);
+    process.exitCode = 1;
+  })
+  .finally(() => process.exit()); // keep-alive sockets would hold the process open
