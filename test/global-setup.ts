@@ -1,13 +1,16 @@
 // Migrates one template database per test run; each test file then copies it (test/setup.ts).
+// Also makes the stand-in's certificate, trusted by every test process through NODE_EXTRA_CA_CERTS.
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { TestProject } from "vitest/node";
 import { deployMigrations } from "../app/lib/migrate.server.ts";
+import { ensureCertificate } from "./entra/cert.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     testDir: string;
+    standinCertDir: string;
   }
 }
 
@@ -23,5 +26,11 @@ export default async function setup(project: TestProject) {
   db.pragma("journal_mode = DELETE");
   db.close();
   project.provide("testDir", dir);
+
+  // Node reads NODE_EXTRA_CA_CERTS only at process start: set it here, before the test workers fork.
+  const certDir = path.join(dir, "standin");
+  const { certPath } = ensureCertificate(certDir);
+  process.env.NODE_EXTRA_CA_CERTS = certPath;
+  project.provide("standinCertDir", certDir);
   return () => rmSync(dir, { recursive: true, force: true });
 }

@@ -85,7 +85,7 @@ export async function createOrg(name = "Acme") {
 
 export const PASSWORD = "correct horse battery";
 
-export async function createUser(opts: { orgId?: string; email?: string; phone?: string; password?: string | null; totp?: boolean; role?: string } = {}) {
+export async function createUser(opts: { orgId?: string; email?: string | null; phone?: string; password?: string | null; totp?: boolean; role?: string } = {}) {
   const orgId = opts.orgId ?? (await createOrg()).id;
   const secret = newTotpSecret();
   counter += 1;
@@ -113,4 +113,12 @@ export function formData(entries: [string, string | Blob][]) {
   const form = new FormData();
   for (const [k, v] of entries) form.append(k, v);
   return form;
+}
+
+/** A browser already signed in as `user` (an active session, as after password + TOTP). */
+export async function signedInAs(user: { id: string }, authMethod: "password_totp" | "microsoft" = "password_totp", microsoftTenantId?: string) {
+  const { startSession } = await import("~/lib/session.server.ts");
+  const b = new Browser();
+  b.store([await startSession(b.request("/"), { userId: user.id, stage: "active", authMethod, microsoftTenantId, clientAddress: b.address })]);
+  return b;
 }

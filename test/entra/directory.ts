@@ -21,6 +21,14 @@ export type DirectoryUser = FixtureUser & {
   removed: { reason: RemovedReason; seq: number } | null;
 };
 
+export type DirectoryGroup = {
+  id: string;
+  displayName: string;
+  members: Set<string>;
+  /** When each member was last added or removed (the latest entry of memberLog for that member). */
+  memberSeq: Map<string, number>;
+};
+
 export type NewUser = Partial<FixtureUser> & Pick<FixtureUser, "displayName" | "userPrincipalName">;
 export type UserPatch = Partial<Omit<FixtureUser, "oid">>;
 
@@ -34,11 +42,13 @@ export class Tenant {
   readonly domains: string[];
   readonly defaultDomain: string;
   readonly initialDomain: string;
-  readonly groups: { id: string; displayName: string; members: Set<string> }[];
+  readonly groups: DirectoryGroup[];
   /** Client IDs an admin of this tenant has consented to. */
   readonly consents = new Set<string>();
   /** Every change, in order; a delta round reads the slice after its token. */
   readonly log: { seq: number; oid: string }[] = [];
+  /** Every membership change, in order; /groups/delta reads the slice after its token. */
+  readonly memberLog: { seq: number; groupId: string; oid: string }[] = [];
   /** Delta tokens issued before this issue number are expired (Graph answers 410 resyncRequired). */
   deltaTokensValidFrom = 0;
   readonly synthetic: number;
@@ -53,7 +63,12 @@ export class Tenant {
     this.domains = fixture.domains.map((d) => d.toLowerCase());
     this.initialDomain = this.domains.find((d) => d.endsWith(".onmicrosoft.com")) ?? this.domains[0]!;
     this.defaultDomain = fixture.defaultDomain?.toLowerCase() ?? this.domains[this.domains.length - 1]!;
-    this.groups = (fixture.groups ?? []).map((g) => ({ id: g.id, displayName: g.displayName, members: new Set(g.members) }));
+    this.groups = (fixture.groups ?? []).map((g) => ({
+      id: g.id.toLowerCase(),
+      displayName: g.displayName,
+      members: new Set(g.members.map((m) => m.toLowerCase())),
+      memberSeq: new Map(),
+    }));
     if (fixture.adminConsent) this.consents.add(appClientId);
     this.synthetic = fixture.syntheticUsers ?? 0;
     this.syntheticSuffix = `-5e5e-4000-8000-${this.id.slice(-12)}`;
@@ -133,9 +148,38 @@ export class Tenant {
     if (user.removed?.reason === reason) return user;
     const seq = this.clock.next();
     user.removed = { reason, seq };
-    for (const group of this.groups) if (permanent) group.members.delete(user.oid);
+    if (permanent) for (const group of this.groups) this.setMembership(group, user.oid, false, seq);
     this.touch(user, seq);
     return user;
+  }
+
+  group(id: string): DirectoryGroup | undefined {
+    const wanted = id.trim().toLowerCase();
+    return this.groups.find((g) => g.id === wanted);
+  }
+
+  addMember(groupId: string, oid: string) {
+    const user = this.user(oid);
+    if (!user || user.removed?.reason === "deleted") throw new Error(`no user ${oid} in ${this.displayName}`);
+    this.setMembership(this.requireGroup(groupId), user.oid, true, this.clock.next());
+  }
+
+  removeMember(groupId: string, oid: string) {
+    this.setMembership(this.requireGroup(groupId), oid.toLowerCase(), false, this.clock.next());
+  }
+
+  private requireGroup(id: string): DirectoryGroup {
+    const group = this.group(id);
+    if (!group) throw new Error(`no group ${id} in ${this.displayName}`);
+    return group;
+  }
+
+  private setMembership(group: DirectoryGroup, oid: string, member: boolean, seq: number) {
+    if (group.members.has(oid) === member) return;
+    if (member) group.members.add(oid);
+    else group.members.delete(oid);
+    group.memberSeq.set(oid, seq);
+    this.memberLog.push({ seq, groupId: group.id, oid });
   }
 
   restore(oid: string): DirectoryUser {
@@ -273,6 +317,14 @@ export class Directory {
 
   restoreUser(tenant: string, oid: string): DirectoryUser {
     return this.requireTenant(tenant).restore(oid);
+  }
+
+  addGroupMember(tenant: string, groupId: string, oid: string) {
+    this.requireTenant(tenant).addMember(groupId, oid);
+  }
+
+  removeGroupMember(tenant: string, groupId: string, oid: string) {
+    this.requireTenant(tenant).removeMember(groupId, oid);
   }
 
   hasConsent(tenant: string, clientId = this.fixture.app.clientId): boolean {
