@@ -84,3 +84,8 @@ let cached: Env | undefined;
 export function env(): Env {
   return (cached ??= parseEnv(process.env));
 }
+
+/** Reads the environment again on next use: tests start the Microsoft stand-in after the first read. */
+export function reloadEnv() {
+  cached = undefined;
+}

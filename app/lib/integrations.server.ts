@@ -8,6 +8,7 @@ import type { LiveSession } from "./session.server.ts";
 import { parseTenantInput, resolveTenantId } from "./microsoft/tenants.server.ts";
 import { adminConsentUrl, appToken, tenantDisplayName } from "./microsoft/consent.server.ts";
 import { MicrosoftUnavailableError } from "./microsoft/http.server.ts";
+import { previewChange } from "./previews.server.ts";
 
 const STATE_MINUTES = 15;
 
@@ -129,21 +130,20 @@ export async function confirmIntegration(session: LiveSession, integration: Inte
   return { kind: "active", integration: updated };
 }
 
-/** Who loses what if the integration goes: linked users, and those of them left with no way to sign in. */
+/** Who loses what if the integration goes: the users linked through it, and (by the strategy) where they end up. */
 export async function removalPreview(integration: Integration) {
-  const links = await db.microsoftLink.findMany({
-    where: { integrationId: integration.id },
-    include: { user: { select: { id: true, name: true, email: true, passwordHash: true } } },
-    orderBy: { createdAt: "asc" },
-  });
-  const affected = links.map((l) => ({ id: l.user.id, name: l.user.name, email: l.user.email, upn: l.upn, keepsPassword: Boolean(l.user.passwordHash) }));
-  return { affected, leftWithoutMethod: affected.filter((u) => !u.keepsPassword) };
+  const [links, preview] = await Promise.all([
+    db.microsoftLink.findMany({ where: { integrationId: integration.id }, include: { user: { select: { id: true, name: true, email: true } } }, orderBy: { createdAt: "asc" } }),
+    previewChange(integration.orgId, { kind: "integration", integrationId: integration.id }),
+  ]);
+  const linked = links.map((l) => ({ id: l.user.id, name: l.user.name, email: l.user.email, upn: l.upn }));
+  return { linked, toPassword: preview.toPassword, toNone: preview.toNone };
 }
 
 /** Revokes the links, ends the Microsoft sessions those links allowed, and marks the integration removed. */
 export async function removeIntegration(session: LiveSession, integration: Integration, address: string) {
   const preview = await removalPreview(integration);
-  const userIds = preview.affected.map((u) => u.id);
+  const userIds = preview.linked.map((u) => u.id);
   await db.$transaction([
     db.microsoftLink.deleteMany({ where: { integrationId: integration.id } }),
     db.session.deleteMany({ where: { userId: { in: userIds }, authMethod: "microsoft", microsoftTenantId: integration.tenantId } }),
@@ -151,7 +151,7 @@ export async function removeIntegration(session: LiveSession, integration: Integ
   ]);
   await audit({
     orgId: session.user.orgId, actorId: session.userId, action: "integration.removed", targetType: "integration", targetId: integration.id, ipAddress: address,
-    detail: { tenantId: integration.tenantId, linksRevoked: userIds.length, leftWithoutMethod: preview.leftWithoutMethod.length },
+    detail: { tenantId: integration.tenantId, linksRevoked: userIds.length, leftWithoutMethod: preview.toNone.length },
   });
   return preview;
 }

@@ -29,3 +29,13 @@ export async function sendSetPasswordLinks(orgId: string, userIds: string[], act
   await audit({ action: "set_password.sent", orgId, actorId, detail: { sent: sent.length, withoutEmail: withoutEmail.length } });
   return { sent, withoutEmail };
 }
+
+/** After a switch left users with none: send the links if the admin asked, and say what happened in one sentence. */
+export async function setPasswordOutcome(session: { userId: string; user: { orgId: string } }, leftWithNone: { id: string }[], send: boolean): Promise<string> {
+  const count = leftWithNone.length;
+  if (!send) return `${count} user(s) have no way to sign in until they get a password.`;
+  const { sent, withoutEmail } = await sendSetPasswordLinks(session.user.orgId, leftWithNone.map((u) => u.id), session.userId);
+  let message = `Set-password links sent to ${sent.length} user(s).`;
+  if (withoutEmail.length) message += ` ${withoutEmail.length} user(s) have no email address: give them a new user ID first.`;
+  return message;
+}

@@ -9,7 +9,8 @@ import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { confirmIntegration, consentUrlFor, findIntegration, removalPreview, removeIntegration } from "~/lib/integrations.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
-import { sendSetPasswordLinks } from "~/lib/set-password.server.ts";
+import { setPasswordOutcome } from "~/lib/set-password.server.ts";
+import { SwitchPreview } from "~/components/switch-preview.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft integration" }];
 
@@ -58,12 +59,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
   }
   const preview = await removeIntegration(session, integration, address);
-  let message = `Integration removed. ${preview.affected.length} link(s) revoked.`;
-  if (parsed.data.sendLinks === "yes" && preview.leftWithoutMethod.length) {
-    const sent = await sendSetPasswordLinks(session.user.orgId, preview.leftWithoutMethod.map((u) => u.id), session.userId);
-    message += ` Set-password links sent to ${sent.sent.length} user(s).`;
-    if (sent.withoutEmail.length) message += ` ${sent.withoutEmail.length} user(s) have no email address: give them a new user ID first.`;
-  }
+  let message = `Integration removed. ${preview.linked.length} link(s) revoked.`;
+  if (preview.toNone.length) message += ` ${await setPasswordOutcome(session, preview.toNone, parsed.data.sendLinks === "yes")}`;
   return redirect("/admin/integrations", { headers: { "Set-Cookie": await setFlash(message) } });
 }
 
@@ -123,32 +120,12 @@ export default function IntegrationDetail() {
         <section className="card" aria-labelledby="remove-heading">
           <h2 id="remove-heading">Remove this integration</h2>
           <p>
-            {preview.affected.length === 0
+            {preview.linked.length === 0
               ? "No user is linked through this tenant."
-              : `${preview.affected.length} user(s) linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
+              : `${preview.linked.length} user(s) linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
           </p>
-          {preview.leftWithoutMethod.length ? (
-            <>
-              <p>
-                <strong>{preview.leftWithoutMethod.length} of them would be left with no way to sign in</strong> (they have no password):
-              </p>
-              <ul>
-                {preview.leftWithoutMethod.map((u) => (
-                  <li key={u.id}>
-                    {u.name} {u.email ? `(${u.email})` : "(no email address)"}
-                  </li>
-                ))}
-              </ul>
-            </>
-          ) : null}
           <Form method="post">
-            {preview.leftWithoutMethod.length ? (
-              <p>
-                <label>
-                  <input type="checkbox" name="sendLinks" value="yes" defaultChecked /> Email them a link to set a password
-                </label>
-              </p>
-            ) : null}
+            <SwitchPreview preview={preview} />
             <Submit name="intent" value="remove" className="danger" pendingText="Removing…">
               Remove integration
             </Submit>

@@ -9,7 +9,8 @@ import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { removeLink } from "~/lib/links.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
-import { sendSetPasswordLinks } from "~/lib/set-password.server.ts";
+import { previewChange } from "~/lib/previews.server.ts";
+import { setPasswordOutcome } from "~/lib/set-password.server.ts";
 import { signInStrategyFor } from "~/lib/sign-in-method.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Users" }];
@@ -53,16 +54,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   // Org isolation: the user must belong to the admin's organization.
   const user = await db.user.findFirst({ where: { id: parsed.data.userId, orgId: session.user.orgId } });
   if (!user) throw new Response("Not found", { status: 404 });
+  const preview = await previewChange(session.user.orgId, { kind: "link", userId: user.id });
   if (!(await removeLink(user, session.userId, clientAddress(context)))) return data({ error: `${user.name} has no linked Microsoft account.` }, { status: 400 });
   let message = `The Microsoft link of ${user.name} was revoked and their Microsoft sessions ended.`;
-  if (!user.passwordHash) {
-    if (parsed.data.sendLink === "yes") {
-      const sent = await sendSetPasswordLinks(session.user.orgId, [user.id], session.userId);
-      message += sent.sent.length ? ` A set-password link was emailed to ${sent.sent[0]}.` : ` ${user.name} has no email address: give them a new user ID first.`;
-    } else {
-      message += ` ${user.name} has no password and can't sign in until they get one.`;
-    }
-  }
+  if (preview.toNone.length) message += ` ${await setPasswordOutcome(session, preview.toNone, parsed.data.sendLink === "yes")}`;
   return redirect("/admin/users", { headers: { "Set-Cookie": await setFlash(message) } });
 }
 
