@@ -1,9 +1,12 @@
 import { defineConfig } from "@playwright/test";
 import path from "node:path";
+import { STANDIN_APP } from "./test/entra/fixture.ts";
 
 // One database, outbox and port for the whole e2e run; the test workers create their users in it directly.
 const dir = path.resolve(".tmp/e2e");
 const port = Number(process.env.E2E_PORT ?? 3210);
+// The Microsoft stand-in (test/entra), started by e2e/serve.sh beside the portal.
+const standinPort = Number(process.env.E2E_STANDIN_PORT ?? 3211);
 Object.assign(process.env, {
   NODE_ENV: "test",
   DATABASE_URL: `file:${dir}/portal.db`,
@@ -12,6 +15,11 @@ Object.assign(process.env, {
   APP_ORIGIN: `http://localhost:${port}`,
   OUTBOX_DIR: `${dir}/outbox`,
   E2E_DIR: dir,
+  STANDIN_PORT: String(standinPort),
+  ENTRA_CLIENT_ID: STANDIN_APP.clientId,
+  ENTRA_CLIENT_SECRET: STANDIN_APP.clientSecret,
+  ENTRA_AUTHORITY_HOST: `https://localhost:${standinPort}`,
+  GRAPH_BASE_URL: `https://localhost:${standinPort}`,
 });
 
 export default defineConfig({
@@ -24,6 +32,8 @@ export default defineConfig({
   use: {
     baseURL: `http://localhost:${port}`,
     trace: "retain-on-failure",
+    // The stand-in's certificate is self-signed; the portal itself trusts it through NODE_EXTRA_CA_CERTS.
+    ignoreHTTPSErrors: true,
     launchOptions: {
       executablePath: "/usr/bin/chromium",
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],

@@ -1,5 +1,5 @@
-// `npm run demo`: build if needed, migrate, seed the demo organization once, print the accounts,
-// then run the portal in demo mode until Ctrl-C.
+// `npm run demo`: build if needed, migrate, seed the demo organization once, start the local stand-in for
+// Microsoft Entra ID, print the accounts, then run the portal in demo mode against it until Ctrl-C.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -41,6 +41,14 @@ const { created, accounts } = await seedDemo();
 await db.$disconnect();
 const origin = env().APP_ORIGIN;
 
+// The stand-in is test code: the demo starts it beside the portal, the portal only sees its URL.
+const { startStandin } = await import("../test/entra/server.ts");
+const standin = await startStandin({ certDir: path.join(root, "data/standin"), port: Number(process.env.STANDIN_PORT ?? 3443) });
+const tenantLines = standin.directory.tenants.map((t) => {
+  const admin = [...t.liveUsers()].find((u) => u.isAdmin);
+  return `  ${t.displayName.padEnd(18)} ${t.domains.join(", ").padEnd(45)} admin: ${admin?.userPrincipalName ?? "none"}`;
+});
+
 const rows = [
   ["EMAIL", "NAME", "PASSWORD", "TOTP SECRET"],
   ...accounts.map((a) => [
@@ -66,11 +74,29 @@ Ada can also sign in with her phone number, +1 415 555 2671.
 
 Sign in at ${origin}/login
 Without SMTP_URL no email leaves the machine: read them (password resets, invitations) at ${origin}/dev/outbox
+
+Microsoft is played by a local stand-in at ${standin.url} (its sign-in pages list each tenant's users):
+${tenantLines.join("\n")}
+Try the linking model: sign in as admin@demo.test, open Organization Settings → Users → Microsoft integrations,
+add "contoso.com", approve as adele@contoso.com, and Enable SSO. Then sign in as ada@demo.test with password +
+code and choose "Use Microsoft": any Contoso account links to Ada. Northwind has no consent yet; a
+non-admin such as andrew@northwindtraders.com is refused there.
 `);
 
 const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
   stdio: "inherit",
-  env: { ...process.env, DEMO_MODE: "true" },
+  env: {
+    ...process.env,
+    DEMO_MODE: "true",
+    ENTRA_CLIENT_ID: process.env.ENTRA_CLIENT_ID ?? standin.app.clientId,
+    ENTRA_CLIENT_SECRET: process.env.ENTRA_CLIENT_SECRET ?? standin.app.clientSecret,
+    ENTRA_AUTHORITY_HOST: process.env.ENTRA_AUTHORITY_HOST ?? standin.url,
+    GRAPH_BASE_URL: process.env.GRAPH_BASE_URL ?? standin.url,
+    NODE_EXTRA_CA_CERTS: standin.certPath,
+  },
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
-server.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+server.on("exit", async (code, signal) => {
+  await standin.close();
+  process.exit(code ?? (signal ? 0 : 1));
+});

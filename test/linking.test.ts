@@ -7,7 +7,7 @@ import { resetMicrosoftClients } from "~/lib/microsoft/config.server.ts";
 import * as login from "~/routes/login._index.tsx";
 import * as totp from "~/routes/login.totp.tsx";
 import * as prompt from "~/routes/link-microsoft.tsx";
-import * as callback from "~/routes/auth.microsoft.callback.tsx";
+import * as callback from "~/routes/auth.microsoft_.callback.tsx";
 import * as microsoftButton from "~/routes/auth.microsoft.tsx";
 import * as settings from "~/routes/settings.microsoft.tsx";
 import * as users from "~/routes/admin.users.tsx";

@@ -1,3 +1,4 @@
+// Not nested under auth.microsoft.tsx (the trailing underscore): that route redirects GETs to /login.
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
