@@ -61,6 +61,7 @@ test("an admin adds a tenant, consents at Microsoft, and sees it active", async 
   await page.getByRole("link", { name: "← All integrations" }).click();
   await expect(page.getByRole("row", { name: /Tenant t[0-9a-f]+/ })).toContainText("Active");
 
+  await page.getByRole("link", { name: "Manage single sign-on" }).click();
   await page.getByRole("button", { name: "Enable SSO" }).click();
   await expect(page.getByText("SSO is on for your organization.")).toBeVisible();
 });

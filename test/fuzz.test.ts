@@ -15,6 +15,8 @@ import * as microsoft from "~/routes/settings.microsoft.tsx";
 import * as linkPrompt from "~/routes/link-microsoft.tsx";
 import * as integrations from "~/routes/admin.integrations._index.tsx";
 import * as users from "~/routes/admin.users.tsx";
+import * as sso from "~/routes/admin.sso.tsx";
+import * as userPage from "~/routes/admin.users_.$id.tsx";
 import { Browser, createUser, PASSWORD, totpCode } from "./helpers.ts";
 
 // A small deterministic generator, so a failure can be replayed.
@@ -58,9 +60,9 @@ function randomValue(next: () => number): string {
   return Array.from({ length }, () => String.fromCodePoint(Math.floor(next() * (next() < 0.8 ? 0x7f : 0x2ffff)))).join("").replace(/[\uD800-\uDFFF]/g, "?");
 }
 
-const fieldNames = ["intent", "identifier", "password", "code", "redirectTo", "token", "newPassword", "confirmPassword", "currentPassword", "currentCode", "newCode", "handle", "tenant", "enabled", "userId", "sendLink", "sendLinks", "username"];
+const fieldNames = ["intent", "identifier", "password", "code", "redirectTo", "token", "newPassword", "confirmPassword", "currentPassword", "currentCode", "newCode", "handle", "tenant", "enabled", "userId", "sendLink", "sendLinks", "username", "confirmed", "lockoutConfirmed", "show"];
 // "never" and "send-set-password" are left out: with no other field they are complete, valid requests.
-const intents = ["identifier", "password", "end", "end-others", "link", "later", "unlink", "reauth", "add", "sso", "revoke", "check", "consent", "remove"];
+const intents = ["identifier", "password", "end", "end-others", "link", "later", "unlink", "reauth", "add", "sso", "revoke", "check", "consent", "remove", "org", "all"];
 
 function randomForm(next: () => number): FormData {
   const form = new FormData();
@@ -78,26 +80,26 @@ function randomForm(next: () => number): FormData {
 
 async function snapshot() {
   const [users, sessionRows, tokens, links, integrationRows, codes, orgs] = await Promise.all([
-    db.user.findMany({ orderBy: { id: "asc" }, select: { id: true, passwordHash: true, totpSecret: true, totpPendingSecret: true, linkPrompt: true, email: true } }),
+    db.user.findMany({ orderBy: { id: "asc" }, select: { id: true, passwordHash: true, totpSecret: true, totpPendingSecret: true, linkPrompt: true, email: true, ssoEnabled: true } }),
     db.session.findMany({ orderBy: { id: "asc" }, select: { id: true, stage: true, authenticatedAt: true } }),
     db.oneTimeToken.count(),
     db.microsoftLink.count(),
     db.integration.count(),
     db.recoveryCode.count(),
-    db.organization.findMany({ select: { ssoEnabled: true } }),
+    db.organization.findMany({ select: { ssoEnabled: true, ssoForAllSynced: true } }),
   ]);
   return JSON.stringify({ users, sessionRows, tokens, links, integrationRows, codes, orgs });
 }
 
 type Action = (args: never) => unknown;
 
-async function fuzz(name: string, action: Action, browser: Browser, rounds: number, seed: number) {
+async function fuzz(name: string, action: Action, browser: Browser, rounds: number, seed: number, params: Record<string, string> = {}) {
   const next = rng(seed);
   const before = await snapshot();
   for (let i = 0; i < rounds; i++) {
     const form = randomForm(next);
     const request = browser.request(`/${name}`, { form });
-    const result = await browser.run(action as never, request);
+    const result = await browser.run(action as never, request, params);
     expect(result.status, `${name} #${i}`).toBeLessThan(500);
     if (result.status >= 400 && result.status !== 404 && result.status !== 403 && result.status !== 429 && result.status !== 503) {
       // A refusal says something a person can read.
@@ -136,8 +138,10 @@ describe("hostile input", () => {
       ["link-microsoft", linkPrompt.action, 16],
       ["admin/integrations", integrations.action, 17],
       ["admin/users", users.action, 18],
+      ["admin/sso", sso.action, 19],
+      [`admin/users/${user.id}`, userPage.action, 20],
     ] as const) {
-      await fuzz(name, action as Action, b, 200, seed);
+      await fuzz(name, action as Action, b, 200, seed, { id: user.id });
       await db.signInThrottle.deleteMany();
     }
   }, 120_000);

@@ -221,10 +221,8 @@ describe("the SSO licence gate", () => {
     const { org, b } = await licensedAdmin({ licensed: false });
     const page = await b.get(integrations.loader, "/admin/integrations");
     expect(page.data).toMatchObject({ licensed: false, integrations: [] });
-    for (const form of [{ intent: "add", tenant: "contoso.com" }, { intent: "sso", enabled: "on" }] as Record<string, string>[]) {
-      const r = await b.post(integrations.action, "/admin/integrations", form);
-      expect(r.status).toBe(403);
-    }
+    const r = await b.post(integrations.action, "/admin/integrations", { intent: "add", tenant: "contoso.com" });
+    expect(r.status).toBe(403);
     expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: false });
     expect(await db.integration.count()).toBe(0);
   });
@@ -276,42 +274,6 @@ describe("removing an integration", () => {
     await b.post(detail.action, `/admin/integrations/${integration.id}`, { intent: "remove" }, { id: integration.id });
     expect(await db.outgoingMail.count()).toBe(0);
     expect(await db.microsoftLink.count()).toBe(0);
-  });
-});
-
-describe("the org SSO switch", () => {
-  it("turns on at once, and off only after a preview, offering set-password links", async () => {
-    const { org, b } = await licensedAdmin();
-    const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active" } });
-    const users = await linkedUsers(org.id, integration.id);
-
-    expect((await b.post(integrations.action, "/admin/integrations", { intent: "sso", enabled: "on" })).location).toBe("/admin/integrations");
-    expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: true });
-
-    const off = await b.post(integrations.action, "/admin/integrations", { intent: "sso", enabled: "off" });
-    expect(off.location).toBe("/admin/integrations?confirm=sso-off");
-    expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: true });
-    const preview = (await b.get(integrations.loader, "/admin/integrations?confirm=sso-off")).data.offPreview;
-    expect(preview.toPassword.map((u: { id: string }) => u.id)).toEqual([users.withPassword.id]);
-    expect(preview.toNone).toHaveLength(2);
-
-    await b.post(integrations.action, "/admin/integrations", { intent: "sso", enabled: "off", confirmed: "yes", sendLinks: "yes" });
-    expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: false });
-    expect((await db.outgoingMail.findMany()).map((m) => m.to)).toEqual([users.withoutPassword.email]);
-    // Links stay, dormant: turning SSO back on restores Microsoft sign-in for them.
-    expect(await db.microsoftLink.count()).toBe(3);
-  });
-
-  it.each([
-    ["a wrong value", { intent: "sso", enabled: "maybe" }],
-    ["a missing value", { intent: "sso" }],
-    ["an unknown intent", { intent: "teleport" }],
-    ["an oversized value", { intent: "sso", enabled: "on".repeat(5000) }],
-  ])("refuses %s and changes nothing", async (_name, form) => {
-    const { org, b } = await licensedAdmin();
-    const r = await b.post(integrations.action, "/admin/integrations", form as Record<string, string>);
-    expect(r.status).toBe(400);
-    expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: false });
   });
 });
 

@@ -19,6 +19,9 @@ export default function Admin() {
         <nav className="tabs" aria-label="Organization settings">
           <NavLink to="/admin/users">Users</NavLink>
           <NavLink to="/admin/integrations">Users → Microsoft integrations</NavLink>
+          <NavLink to="/admin/sync">Users → Entra ID Sync</NavLink>
+          <NavLink to="/admin/sso">Users → Single Sign-On</NavLink>
+          <NavLink to="/admin/invitations">Invitations</NavLink>
           <NavLink to="/admin/audit">Audit log</NavLink>
         </nav>
         <Outlet />

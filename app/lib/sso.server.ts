@@ -1,0 +1,91 @@
+// The admin's SSO switches: the org's "Enable SSO", "Enable for all synced users", and each synced user's
+// flag. Turning one on removes the password of synced users who start signing in with Microsoft; turning
+// one off is previewed first; and nothing may leave the org with no admin able to sign in with a password
+// unless the admin says so explicitly.
+import { db } from "./db.server.ts";
+import { audit } from "./audit.server.ts";
+import { previewChange, type Change } from "./previews.server.ts";
+import { setPasswordOutcome } from "./set-password.server.ts";
+import type { LiveSession } from "./session.server.ts";
+
+export type OrgSwitch = "ssoEnabled" | "ssoForAllSynced";
+
+export type SwitchOptions = {
+  /** The admin saw the preview of turning it off. */
+  confirmed?: boolean;
+  /** The admin accepts that no admin keeps password sign-in. */
+  lockoutConfirmed?: boolean;
+  /** Email a set-password link to users left with none. */
+  sendLinks?: boolean;
+};
+
+export type SwitchResult =
+  | { kind: "done"; message: string }
+  | { kind: "confirm_off" }
+  | { kind: "confirm_lockout" }
+  | { kind: "refused"; message: string };
+
+type Tx = Parameters<Parameters<typeof db.$transaction>[0]>[0];
+
+const LABEL: Record<OrgSwitch, string> = { ssoEnabled: "SSO", ssoForAllSynced: "SSO for all synced users" };
+
+/** Applies a previewed change: the switch itself, then the passwords that SSO replaces, in one transaction. */
+async function applyChange(session: LiveSession, change: Change, write: (tx: Tx) => Promise<unknown>, options: SwitchOptions, turningOff: boolean) {
+  const preview = await previewChange(session.user.orgId, change);
+  const removePasswords = preview.toMicrosoft.map((u) => u.id);
+  await db.$transaction(async (tx) => {
+    await write(tx);
+    // Synced users whose method becomes Microsoft lose their password: SSO replaces it (DESIGN.md).
+    if (removePasswords.length) {
+      await tx.user.updateMany({ where: { id: { in: removePasswords }, orgId: session.user.orgId, source: "synced" }, data: { passwordHash: null, passwordChangedAt: new Date() } });
+    }
+  });
+  const detail = { toMicrosoft: preview.toMicrosoft.length, toPassword: preview.toPassword.length, toNone: preview.toNone.length };
+  const links = turningOff && preview.toNone.length ? ` ${await setPasswordOutcome(session, preview.toNone, Boolean(options.sendLinks))}` : "";
+  return { preview, detail, links };
+}
+
+/** Who would be left without an admin on password: turning on needs an explicit yes then. */
+async function locksOutAdmins(orgId: string, change: Change): Promise<boolean> {
+  const preview = await previewChange(orgId, change);
+  return preview.admins > 0 && preview.adminsOnPassword === 0;
+}
+
+export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enabled: boolean, address: string, options: SwitchOptions = {}): Promise<SwitchResult> {
+  const orgId = session.user.orgId;
+  const org = await db.organization.findUniqueOrThrow({ where: { id: orgId } });
+  if (!org.ssoLicensed) return { kind: "refused", message: "Your organization's plan does not include single sign-on." };
+  if (org[name] === enabled) return { kind: "done", message: `${LABEL[name]} is already ${enabled ? "on" : "off"}.` };
+  if (name === "ssoForAllSynced" && enabled && !org.syncIntegrationId) {
+    return { kind: "refused", message: "Set up Entra ID Sync first: there are no synced users yet." };
+  }
+  const change: Change = { kind: "org", [name]: enabled };
+  if (!enabled && !options.confirmed) return { kind: "confirm_off" };
+  if (enabled && !options.lockoutConfirmed && (await locksOutAdmins(orgId, change))) return { kind: "confirm_lockout" };
+
+  const { detail, links } = await applyChange(session, change, (tx) => tx.organization.update({ where: { id: orgId }, data: { [name]: enabled } }), options, !enabled);
+  await audit({ action: `org.${name === "ssoEnabled" ? "sso" : "sso_all_synced"}.${enabled ? "enabled" : "disabled"}`, orgId, actorId: session.userId, ipAddress: address, detail });
+  const moved = detail.toMicrosoft ? ` ${detail.toMicrosoft} synced user(s) now sign in with Microsoft; their passwords were removed.` : "";
+  return { kind: "done", message: `${LABEL[name]} is ${enabled ? "on" : "off"}.${moved}${links}` };
+}
+
+/** The per-user SSO flag of a synced user (locked while "all synced users" is on). */
+export async function setUserSso(session: LiveSession, userId: string, enabled: boolean, address: string, options: SwitchOptions = {}): Promise<SwitchResult | null> {
+  const orgId = session.user.orgId;
+  const [org, user] = await Promise.all([
+    db.organization.findUniqueOrThrow({ where: { id: orgId } }),
+    db.user.findFirst({ where: { id: userId, orgId } }),
+  ]);
+  if (!user) return null;
+  if (user.source !== "synced") return { kind: "refused", message: "Only users synced from Entra ID have a per-user SSO switch; others link their Microsoft account." };
+  if (org.ssoForAllSynced) return { kind: "refused", message: "SSO is on for all synced users, so no synced user can be excepted. Turn that off first." };
+  if (user.ssoEnabled === enabled) return { kind: "done", message: `SSO is already ${enabled ? "on" : "off"} for ${user.name}.` };
+  const change: Change = { kind: "user_sso", userId, enabled };
+  if (!enabled && !options.confirmed) return { kind: "confirm_off" };
+  if (enabled && !options.lockoutConfirmed && (await locksOutAdmins(orgId, change))) return { kind: "confirm_lockout" };
+
+  const { detail, links } = await applyChange(session, change, (tx) => tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }), options, !enabled);
+  await audit({ action: `user.sso.${enabled ? "enabled" : "disabled"}`, orgId, actorId: session.userId, targetType: "user", targetId: userId, ipAddress: address, detail });
+  const effect = detail.toMicrosoft ? " They sign in with Microsoft now; their password was removed." : org.ssoEnabled ? "" : " It takes effect when SSO is on for the organization.";
+  return { kind: "done", message: `SSO is ${enabled ? "on" : "off"} for ${user.name}.${effect}${links}` };
+}
