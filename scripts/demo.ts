@@ -78,9 +78,10 @@ Without SMTP_URL no email leaves the machine: read them (password resets, invita
 Microsoft is played by a local stand-in at ${standin.url} (its sign-in pages list each tenant's users):
 ${tenantLines.join("\n")}
 Try the linking model: sign in as admin@demo.test, open Organization Settings → Users → Microsoft integrations,
-add "contoso.com", approve as adele@contoso.com, and Enable SSO. Then sign in as ada@demo.test with password +
-code and choose "Use Microsoft": any Contoso account links to Ada. Northwind has no consent yet; a
-non-admin such as andrew@northwindtraders.com is refused there.
+add "contoso.com", approve as adele@contoso.com, then Users → Single Sign-On → Enable SSO. Sign in as
+ada@demo.test with password + code and choose "Use Microsoft": any Contoso account links to Ada.
+Northwind has no consent yet; a non-admin such as andrew@northwindtraders.com is refused there.
+Your browser warns about the stand-in's self-signed certificate (${standin.certPath}): accept it, or trust that file.
 `);
 
 const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
