@@ -1,10 +1,10 @@
 import { Action, Layout, Note, Paragraph } from "./layout.tsx";
 
-export type SsoInvitationProps = { name: string; orgName: string; inviterName: string; signInUrl: string };
+export type SsoInvitationProps = { name: string; orgName: string; inviterName: string; signInUrl: string; expiresDays?: number };
 
 export const ssoInvitationSubject = ({ orgName }: SsoInvitationProps) => `You're invited to ${orgName}`;
 
-export function SsoInvitationEmail({ name, orgName, inviterName, signInUrl }: SsoInvitationProps) {
+export function SsoInvitationEmail({ name, orgName, inviterName, signInUrl, expiresDays }: SsoInvitationProps) {
   return (
     <Layout preview={`Sign in to ${orgName} with your Microsoft account.`} title={`You're invited to ${orgName}`}>
       <Paragraph>Hello {name},</Paragraph>
@@ -13,7 +13,12 @@ export function SsoInvitationEmail({ name, orgName, inviterName, signInUrl }: Ss
         password to create.
       </Paragraph>
       <Action href={signInUrl} label="Sign in with Microsoft" />
-      <Note>If you were not expecting this invitation, you can ignore this email.</Note>
+      <Note>
+        {expiresDays
+          ? `The link works for ${expiresDays} ${expiresDays === 1 ? "day" : "days"}; after that, sign in at the portal with your Microsoft account. `
+          : ""}
+        If you were not expecting this invitation, you can ignore this email.
+      </Note>
     </Layout>
   );
 }

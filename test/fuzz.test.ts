@@ -17,6 +17,8 @@ import * as integrations from "~/routes/admin.integrations._index.tsx";
 import * as users from "~/routes/admin.users.tsx";
 import * as sso from "~/routes/admin.sso.tsx";
 import * as userPage from "~/routes/admin.users_.$id.tsx";
+import * as invitations from "~/routes/admin.invitations.tsx";
+import * as invite from "~/routes/invite.tsx";
 import { Browser, createUser, PASSWORD, totpCode } from "./helpers.ts";
 
 // A small deterministic generator, so a failure can be replayed.
@@ -60,9 +62,9 @@ function randomValue(next: () => number): string {
   return Array.from({ length }, () => String.fromCodePoint(Math.floor(next() * (next() < 0.8 ? 0x7f : 0x2ffff)))).join("").replace(/[\uD800-\uDFFF]/g, "?");
 }
 
-const fieldNames = ["intent", "identifier", "password", "code", "redirectTo", "token", "newPassword", "confirmPassword", "currentPassword", "currentCode", "newCode", "handle", "tenant", "enabled", "userId", "sendLink", "sendLinks", "username", "confirmed", "lockoutConfirmed", "show"];
+const fieldNames = ["intent", "identifier", "password", "code", "redirectTo", "token", "newPassword", "confirmPassword", "currentPassword", "currentCode", "newCode", "handle", "tenant", "enabled", "userId", "sendLink", "sendLinks", "username", "confirmed", "lockoutConfirmed", "show", "email", "name", "role"];
 // "never" and "send-set-password" are left out: with no other field they are complete, valid requests.
-const intents = ["identifier", "password", "end", "end-others", "link", "later", "unlink", "reauth", "add", "sso", "revoke", "check", "consent", "remove", "org", "all"];
+const intents = ["identifier", "password", "end", "end-others", "link", "later", "unlink", "reauth", "add", "sso", "revoke", "check", "consent", "remove", "org", "all", "invite", "resend", "password", "microsoft"];
 
 function randomForm(next: () => number): FormData {
   const form = new FormData();
@@ -119,6 +121,7 @@ describe("hostile input", () => {
     await fuzz("reset-password", reset.action, b, 300, 5);
     // forgot-password may send mail for a valid identifier; none of the generated ones is an account.
     await fuzz("forgot-password", forgot.action, b, 300, 4);
+    await fuzz("invite", invite.action, b, 200, 6);
   });
 
   it("signed-in forms", async () => {
@@ -140,6 +143,7 @@ describe("hostile input", () => {
       ["admin/users", users.action, 18],
       ["admin/sso", sso.action, 19],
       [`admin/users/${user.id}`, userPage.action, 20],
+      ["admin/invitations", invitations.action, 21],
     ] as const) {
       await fuzz(name, action as Action, b, 200, seed, { id: user.id });
       await db.signInThrottle.deleteMany();

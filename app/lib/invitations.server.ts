@@ -1,0 +1,237 @@
+// Invitations (docs/decisions/007-invitations.md): an invited person is a User of the admin's org with no
+// password, plus a one-time "invitation" token. Which email they get, and what the link offers, is the strategy's call.
+import type { User } from "~/generated/prisma/client.ts";
+import { db } from "./db.server.ts";
+import { env } from "./env.server.ts";
+import { audit } from "./audit.server.ts";
+import { createUser, InputError } from "./orgs.server.ts";
+import { hashPassword } from "./passwords.server.ts";
+import { queueEmail } from "./mail/outbox.server.ts";
+import { microsoftSignInFor } from "./microsoft/start.server.ts";
+import { signInStrategyFor } from "./sign-in-method.server.ts";
+import type { SignInMethod } from "./strategy.ts";
+import { accountKey, clearFailures } from "./throttle.server.ts";
+import { consumeToken, issueToken, peekToken, revokeTokens } from "./tokens.server.ts";
+
+export const INVITATION_DAYS = 7;
+const INVITATION_MINUTES = INVITATION_DAYS * 24 * 60;
+const LIST_LIMIT = 200;
+
+export type InvitationStatus = "pending" | "accepted" | "expired" | "revoked";
+
+/** Kept in the token's data: who invited, whether the invitation created the user, and whether it was revoked. */
+type InvitationData = { invitedBy: string | null; created: boolean; revoked?: boolean };
+
+type Admin = { userId: string; user: { orgId: string; name: string } };
+type TokenRow = { id: string; target: string; data: string | null; expiresAt: Date; usedAt: Date | null; createdAt: Date };
+export type Outcome = { ok: true; message: string } | { ok: false; error: string };
+
+function readData(raw: string | null): InvitationData {
+  const parsed = raw ? (JSON.parse(raw) as Partial<InvitationData>) : {};
+  return { invitedBy: parsed.invitedBy ?? null, created: parsed.created === true, revoked: parsed.revoked === true };
+}
+
+/** The status the admin sees, from the user's latest invitation token. */
+export function invitationStatus(token: TokenRow, user: Pick<User, "passwordHash">, now = new Date()): InvitationStatus {
+  if (token.usedAt) return readData(token.data).revoked ? "revoked" : "accepted";
+  // A password set another way (a reset link) means the person already has a way in.
+  if (user.passwordHash) return "accepted";
+  return token.expiresAt <= now ? "expired" : "pending";
+}
+
+function latestInvitation(userId: string) {
+  return db.oneTimeToken.findFirst({ where: { type: "invitation", target: userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+}
+
+/** Issues a new link (the previous one stops working) and emails it with the template the strategy calls for. */
+async function sendLink(user: User, admin: Admin, created: boolean, address: string, resent: boolean) {
+  const org = await db.organization.findUniqueOrThrow({ where: { id: user.orgId }, select: { name: true } });
+  await revokeTokens("invitation", user.id);
+  const data: InvitationData = { invitedBy: admin.userId, created };
+  const token = await issueToken("invitation", user.id, INVITATION_MINUTES, data);
+  const url = `${env().APP_ORIGIN}/invite?token=${token}`;
+  const { method } = await signInStrategyFor(user);
+  const common = { name: user.name, orgName: org.name, inviterName: admin.user.name, expiresDays: INVITATION_DAYS };
+  if (method === "microsoft") await queueEmail(user.email!, "sso-invitation", { ...common, signInUrl: url });
+  else await queueEmail(user.email!, "invitation", { ...common, acceptUrl: url });
+  await audit({
+    action: resent ? "invitation.resent" : "invitation.sent",
+    orgId: user.orgId,
+    actorId: admin.userId,
+    targetType: "user",
+    targetId: user.id,
+    ipAddress: address,
+    detail: { email: user.email, method },
+  });
+}
+
+export type NewInvitation = { email: string; name: string; role: "admin" | "member" };
+
+/** Creates the user in the admin's org and sends the invitation. The email must not belong to anyone yet. */
+export async function inviteNewUser(admin: Admin, input: NewInvitation, address: string): Promise<{ ok: true; user: User } | { ok: false; errors: Record<string, string> }> {
+  const existing = await db.user.findUnique({ where: { email: input.email }, select: { orgId: true } });
+  // The email column is unique across the portal: say nothing about which organization has it.
+  const taken = "That email address can't be invited: it already belongs to an account.";
+  if (existing) {
+    const mine = existing.orgId === admin.user.orgId;
+    const inOrg = "That email address already belongs to a user of your organization. Users without a password are listed below, where you can send them an invitation.";
+    return { ok: false, errors: { email: mine ? inOrg : taken } };
+  }
+  let user: User;
+  try {
+    user = await createUser({ orgId: admin.user.orgId, email: input.email, name: input.name, role: input.role, actorId: admin.userId });
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return { ok: false, errors: /already exists/.test(error.message) ? { email: taken } : { form: error.message } };
+  }
+  await sendLink(user, admin, true, address, false);
+  return { ok: true, user };
+}
+
+/** Finds a user of the admin's own org; null for anyone else (the route answers 404). */
+function orgUser(admin: Admin, userId: string) {
+  return db.user.findFirst({ where: { id: userId, orgId: admin.user.orgId } });
+}
+
+/** Sends again (new link, the old one stops working), or invites an existing user who has no password. Null: not in the admin's org. */
+export async function resendInvitation(admin: Admin, userId: string, address: string): Promise<Outcome | null> {
+  const user = await orgUser(admin, userId);
+  if (!user) return null;
+  const latest = await latestInvitation(user.id);
+  const status = latest ? invitationStatus(latest, user) : null;
+  const created = latest ? readData(latest.data).created : false;
+  if (!user.email) return { ok: false, error: `${user.name} has no email address, so no invitation can be sent.` };
+  if (status === "accepted") return { ok: false, error: `${user.name} has already accepted the invitation.` };
+  if (!latest && user.passwordHash) return { ok: false, error: `${user.name} already signs in with a password; there is nothing to invite them to.` };
+  if (user.status === "disabled" && status === "revoked" && created) {
+    // Re-inviting undoes the revoke: the account was disabled only because its invitation was withdrawn.
+    await db.user.update({ where: { id: user.id }, data: { status: "active" } });
+  } else if (user.status !== "active") {
+    return { ok: false, error: `${user.name}'s account is ${user.status}; no invitation can be sent to it.` };
+  }
+  await sendLink(user, admin, created, address, Boolean(latest));
+  return { ok: true, message: `A new invitation was sent to ${user.email}; earlier links no longer work.` };
+}
+
+/** Withdraws an open (pending or expired) invitation. An account the invitation created is disabled with it. */
+export async function revokeInvitation(admin: Admin, userId: string, address: string): Promise<Outcome | null> {
+  const user = await orgUser(admin, userId);
+  if (!user) return null;
+  const latest = await latestInvitation(user.id);
+  const status = latest ? invitationStatus(latest, user) : null;
+  if (!latest || (status !== "pending" && status !== "expired")) return { ok: false, error: `${user.name} has no open invitation to revoke.` };
+  const data = readData(latest.data);
+  // Conditional on usedAt: an acceptance racing this revoke wins or loses as a whole.
+  const { count } = await db.oneTimeToken.updateMany({
+    where: { id: latest.id, usedAt: null },
+    data: { usedAt: new Date(), data: JSON.stringify({ ...data, revoked: true } satisfies InvitationData) },
+  });
+  if (count !== 1) return { ok: false, error: `${user.name}'s invitation was used a moment ago; reload the page.` };
+  await revokeTokens("invitation", user.id);
+  // Without a password the account could still be reached with "forgot password": disable it instead of leaving it open.
+  const disable = data.created && !user.passwordHash && user.status === "active";
+  if (disable) {
+    await db.user.update({ where: { id: user.id }, data: { status: "disabled" } });
+    await db.session.deleteMany({ where: { userId: user.id } });
+  }
+  await audit({ action: "invitation.revoked", orgId: user.orgId, actorId: admin.userId, targetType: "user", targetId: user.id, ipAddress: address, detail: { email: user.email, disabled: disable } });
+  return { ok: true, message: `The invitation of ${user.name} was revoked; its link no longer works.` };
+}
+
+export type InvitationRow = {
+  userId: string;
+  name: string;
+  email: string | null;
+  role: string;
+  method: SignInMethod;
+  status: InvitationStatus;
+  sentAt: string;
+  expiresAt: string;
+};
+
+/** The org's invitations (the latest per user, newest first), and its users without a password who were never invited. */
+export async function listInvitations(orgId: string) {
+  // OneTimeToken has no relation to User (its target is any id), so join in SQL that SQLite and PostgreSQL both read.
+  const ids = await db.$queryRaw<{ id: string }[]>`
+    SELECT t."id" FROM "OneTimeToken" t JOIN "User" u ON u."id" = t."target"
+    WHERE t."type" = 'invitation' AND u."orgId" = ${orgId}`;
+  const tokens = await db.oneTimeToken.findMany({ where: { id: { in: ids.map((r) => r.id) } }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+  const latest = new Map<string, TokenRow>();
+  for (const token of tokens) if (!latest.has(token.target)) latest.set(token.target, token);
+  const invited = [...latest.keys()].slice(0, LIST_LIMIT);
+  const users = new Map((await db.user.findMany({ where: { orgId, id: { in: invited } } })).map((u) => [u.id, u]));
+  const now = new Date();
+  const invitations: InvitationRow[] = [];
+  for (const userId of invited) {
+    const user = users.get(userId);
+    const token = latest.get(userId)!;
+    if (!user) continue;
+    invitations.push({
+      userId,
+      name: user.name,
+      email: user.email,
+      role: user.role,
+      method: (await signInStrategyFor(user)).method,
+      status: invitationStatus(token, user, now),
+      sentAt: token.createdAt.toISOString(),
+      expiresAt: token.expiresAt.toISOString(),
+    });
+  }
+  const others = await db.user.findMany({
+    where: { orgId, status: "active", email: { not: null }, passwordHash: null, id: { notIn: [...latest.keys()] } },
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    take: 100,
+  });
+  const notInvited = await Promise.all(
+    others.map(async (u) => ({ userId: u.id, name: u.name, email: u.email, source: u.source, method: (await signInStrategyFor(u)).method })),
+  );
+  return { invitations, notInvited };
+}
+
+/** What an invitation link opens: null when it is unknown, used, revoked or expired, or its account is not active. */
+export async function openInvitation(token: unknown) {
+  const found = await peekToken("invitation", token);
+  if (!found) return null;
+  const user = await db.user.findUnique({ where: { id: found.target }, include: { org: { select: { name: true } } } });
+  if (!user || user.status !== "active") return null;
+  const { method } = await signInStrategyFor(user);
+  return { user, orgName: user.org.name, method: method === "microsoft" ? ("microsoft" as const) : ("password" as const) };
+}
+
+async function accepted(user: User, method: "password" | "microsoft", address: string) {
+  await audit({ action: "invitation.accepted", orgId: user.orgId, actorId: user.id, targetType: "user", targetId: user.id, ipAddress: address, detail: { method } });
+}
+
+/**
+ * Sets the invited user's password and uses the link up. TOTP comes at the first sign-in (enrolment).
+ * "microsoft": the strategy says this user signs in with Microsoft, so no password is set.
+ */
+export async function acceptWithPassword(token: string, password: string, address: string): Promise<"done" | "invalid" | "microsoft"> {
+  const invitation = await openInvitation(token);
+  if (!invitation) return "invalid";
+  if (invitation.method === "microsoft") return "microsoft";
+  // Hash first: argon2 is slow, and the token is used up only when everything else is ready.
+  const passwordHash = await hashPassword(password);
+  if (!(await consumeToken("invitation", token))) return "invalid";
+  const { user } = invitation;
+  await db.user.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: new Date(), passwordLockedAt: null } });
+  await clearFailures(accountKey(user.id));
+  await revokeTokens("invitation", user.id);
+  await db.session.deleteMany({ where: { userId: user.id } });
+  await accepted(user, "password", address);
+  return "done";
+}
+
+/**
+ * Uses the link up and starts the Microsoft sign-in for its user (with their account as the hint).
+ * May throw MicrosoftUnavailableError before anything changes.
+ */
+export async function acceptWithMicrosoft(token: string, address: string): Promise<{ kind: "invalid" } | { kind: "password" } | { kind: "redirect"; url: string; setCookie?: string }> {
+  const invitation = await openInvitation(token);
+  if (!invitation) return { kind: "invalid" };
+  if (invitation.method !== "microsoft") return { kind: "password" };
+  const start = await microsoftSignInFor(invitation.user, "/");
+  if (!(await consumeToken("invitation", token))) return { kind: "invalid" };
+  await accepted(invitation.user, "microsoft", address);
+  return start ? { kind: "redirect", url: start.url, setCookie: start.setCookie } : { kind: "redirect", url: "/login" };
+}
