@@ -2,6 +2,7 @@
 import { env as loadEnv } from "../app/lib/env.server.ts";
 import { createApp } from "./app.ts";
 import { startMailWorker } from "../app/lib/mail/worker.server.ts";
+import { startSyncScheduler } from "../app/lib/sync/scheduler.server.ts";
 
 let env;
 try {
@@ -21,6 +22,7 @@ const vite = dev
   : undefined;
 const app = await createApp(env, { vite });
 const stopMail = startMailWorker();
+const stopSync = startSyncScheduler();
 
 const server = app.listen(env.PORT, () => {
   console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
@@ -29,6 +31,7 @@ const server = app.listen(env.PORT, () => {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     stopMail();
+    stopSync();
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 3000).unref();
   });

@@ -26,10 +26,13 @@ function isUnavailable(error: unknown): boolean {
   return /network|timed_out|endpoints_resolution|openid_config/i.test(code);
 }
 
-/** An app-only Graph token for the tenant: proof that consent was granted there. */
-export async function appToken(tenantId: string): Promise<AppTokenResult> {
+/**
+ * An app-only Graph token for the tenant: proof that consent was granted there. `fromCache` lets MSAL
+ * hand back a token it still holds (directory sync asks for one per page; consent must ask Microsoft).
+ */
+export async function appToken(tenantId: string, options: { fromCache?: boolean } = {}): Promise<AppTokenResult> {
   try {
-    const result = await msalFor(tenantId).acquireTokenByClientCredential({ scopes: [graphScope()], skipCache: true });
+    const result = await msalFor(tenantId).acquireTokenByClientCredential({ scopes: [graphScope()], skipCache: !options.fromCache });
     if (!result?.accessToken) return { kind: "refused", message: "Microsoft returned no token." };
     return { kind: "ok", accessToken: result.accessToken };
   } catch (error) {

@@ -5,22 +5,36 @@ import { env } from "../env.server.ts";
 
 /** Microsoft could not be reached, was too slow, or answered with a server error or a rate limit. */
 export class MicrosoftUnavailableError extends Error {
-  constructor(public reason: string) {
+  constructor(
+    public reason: string,
+    /** The HTTP status when Microsoft answered (5xx or 429); absent when it could not be reached. */
+    public status?: number,
+    /** A 429's Retry-After in seconds, when Microsoft said how long to wait. */
+    public retryAfterSeconds?: number,
+  ) {
     super(`Microsoft is unavailable: ${reason}`);
   }
 }
 
-export async function microsoftFetch(url: string, init: RequestInit = {}): Promise<Response> {
+/** Retry-After as seconds: either a number of seconds or an HTTP date. */
+function retryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
+}
+
+/** `timeoutMs` overrides MICROSOFT_TIMEOUT_MS, for requests that are not in front of a person (directory sync). */
+export async function microsoftFetch(url: string, init: RequestInit = {}, options: { timeoutMs?: number } = {}): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(env().MICROSOFT_TIMEOUT_MS) });
+    response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(options.timeoutMs ?? env().MICROSOFT_TIMEOUT_MS) });
   } catch (error) {
     const name = (error as Error).name;
     throw new MicrosoftUnavailableError(name === "TimeoutError" ? "no answer in time" : `unreachable (${(error as Error).message})`);
   }
   if (response.status >= 500 || response.status === 429) {
     await response.body?.cancel();
-    throw new MicrosoftUnavailableError(`HTTP ${response.status}`);
+    throw new MicrosoftUnavailableError(`HTTP ${response.status}`, response.status, response.status === 429 ? retryAfter(response.headers.get("Retry-After")) : undefined);
   }
   return response;
 }

@@ -1,0 +1,65 @@
+// A directory user whose email (or Microsoft identity, through a link) already belongs to a user of the org
+// is never merged by sync. The admin decides: "attach" makes that user the synced user for the directory's
+// (tid, oid); "keep separate" leaves both apart and sync stops asking.
+import { audit } from "../audit.server.ts";
+import { db } from "../db.server.ts";
+import type { LiveSession } from "../session.server.ts";
+import { conflictRecord } from "./apply.server.ts";
+import { attributes } from "./records.server.ts";
+
+export type Resolution = "attach" | "separate";
+export type ResolveResult = { ok: true; message: string } | { ok: false; message: string };
+
+export async function resolveConflict(session: LiveSession, conflictId: string, resolution: Resolution, address: string): Promise<ResolveResult> {
+  const orgId = session.user.orgId;
+  const conflict = await db.syncConflict.findFirst({
+    where: { id: conflictId, status: "open", localUser: { orgId }, syncRun: { integration: { orgId } } },
+    include: { localUser: true, syncRun: { include: { integration: { include: { syncOrg: { select: { id: true } } } } } } },
+  });
+  if (!conflict) return { ok: false, message: "That conflict was already resolved, or it does not exist." };
+  const { localUser: user, syncRun } = conflict;
+  const integration = syncRun.integration;
+  const base = { orgId, actorId: session.userId, targetType: "user", targetId: user.id, ipAddress: address };
+
+  if (resolution === "separate") {
+    await db.syncConflict.update({ where: { id: conflict.id }, data: { status: "resolved", resolution: "kept_separate", resolvedAt: new Date() } });
+    await audit({ ...base, action: "sync.conflict.resolved", detail: { resolution: "kept_separate", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } });
+    return { ok: true, message: `${user.name} stays a separate user; the directory user is not synced.` };
+  }
+
+  if (!integration.syncOrg || integration.status !== "active") return { ok: false, message: "This conflict comes from a tenant that is no longer your sync connection. Keep them separate instead." };
+  if (user.entraObjectId && (user.entraObjectId !== conflict.entraObjectId || user.entraTenantId !== conflict.entraTenantId)) {
+    return { ok: false, message: `${user.name} is already the synced user of another Microsoft account. Keep them separate instead.` };
+  }
+  const directory = attributes(conflictRecord(conflict));
+  const [emailOwner, phoneOwner] = await Promise.all([
+    directory.email ? db.user.findUnique({ where: { email: directory.email }, select: { id: true } }) : null,
+    directory.phone ? db.user.findUnique({ where: { phone: directory.phone }, select: { id: true } }) : null,
+  ]);
+  const status = user.status === "disabled" ? user.status : directory.enabled === false ? "deactivated" : "active";
+  await db.$transaction([
+    db.user.update({
+      where: { id: user.id },
+      data: {
+        source: "synced",
+        entraTenantId: conflict.entraTenantId,
+        entraObjectId: conflict.entraObjectId,
+        entraUpn: directory.upn ?? null,
+        syncIntegrationId: integration.id,
+        lastSyncedAt: new Date(),
+        status,
+        ...(directory.name ? { name: directory.name } : {}),
+        ...(directory.jobTitle !== undefined ? { jobTitle: directory.jobTitle } : {}),
+        ...(directory.email && (!emailOwner || emailOwner.id === user.id) ? { email: directory.email } : {}),
+        ...(directory.phone && (!phoneOwner || phoneOwner.id === user.id) ? { phone: directory.phone } : {}),
+      },
+    }),
+    // The identity now comes from sync; a link to the same (tid, oid) would name it twice.
+    db.microsoftLink.deleteMany({ where: { userId: user.id, tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } }),
+    // Disabled in the directory: signed out, as sync would do.
+    ...(status === "deactivated" ? [db.session.deleteMany({ where: { userId: user.id } })] : []),
+    db.syncConflict.update({ where: { id: conflict.id }, data: { status: "resolved", resolution: "attached", resolvedAt: new Date() } }),
+  ]);
+  await audit({ ...base, action: "sync.conflict.resolved", detail: { resolution: "attached", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } });
+  return { ok: true, message: `${user.name} is now the synced user for ${directory.upn ?? "that directory user"}; sync keeps their details up to date.` };
+}

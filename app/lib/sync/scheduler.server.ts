@@ -1,0 +1,49 @@
+// Runs Entra ID Sync every SYNC_INTERVAL_MINUTES for each org's active sync connection. Every instance
+// ticks; a run is due when the last one started longer ago than the interval, and the lock lets one
+// instance run it, so N instances still sync each tenant about once per interval.
+import { db } from "../db.server.ts";
+import { env } from "../env.server.ts";
+import { runSync } from "./run.server.ts";
+
+const TICK_MS = 60_000;
+const FIRST_TICK_MS = 15_000;
+
+/** The sync connections whose last run started at least `intervalMinutes` ago (or never ran). */
+export async function dueIntegrations(intervalMinutes: number, now = new Date()): Promise<string[]> {
+  const connections = await db.integration.findMany({
+    where: { status: "active", syncOrg: { isNot: null } },
+    select: { id: true, syncRuns: { select: { startedAt: true }, orderBy: { startedAt: "desc" }, take: 1 } },
+  });
+  const cutoff = now.getTime() - intervalMinutes * 60_000;
+  return connections.filter((c) => !c.syncRuns[0] || c.syncRuns[0].startedAt.getTime() <= cutoff).map((c) => c.id);
+}
+
+/** Runs what is due, one integration after the other. */
+export async function runDueSyncs(intervalMinutes: number) {
+  for (const id of await dueIntegrations(intervalMinutes)) await runSync(id, "schedule");
+}
+
+/** Starts the schedule; returns a function that stops it (a run in progress ends with the process). */
+export function startSyncScheduler(intervalMinutes = env().SYNC_INTERVAL_MINUTES): () => void {
+  if (intervalMinutes <= 0) return () => {};
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await runDueSyncs(intervalMinutes);
+    } catch (error) {
+      console.error("Entra ID Sync schedule:", error);
+    } finally {
+      busy = false;
+    }
+  };
+  const first = setTimeout(tick, Math.min(FIRST_TICK_MS, intervalMinutes * 60_000));
+  const timer = setInterval(tick, Math.min(TICK_MS, intervalMinutes * 60_000));
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}

@@ -1,0 +1,141 @@
+// The org's sync connection (one integration per org) and its scope, and what the admin page shows.
+// Every query is scoped by the admin's org.
+import { audit } from "../audit.server.ts";
+import { db } from "../db.server.ts";
+import type { LiveSession } from "../session.server.ts";
+import { conflictRecord } from "./apply.server.ts";
+import { acquireLease, leaseHeld, newHolder, releaseLease } from "./lock.server.ts";
+import { attributes } from "./records.server.ts";
+
+export type SyncScopeChoice = { integrationId: string; scope: "tenant" | "group"; groupId: string | null };
+
+export type ConnectResult =
+  | { kind: "done"; message: string }
+  | { kind: "confirm"; from: string; to: string; scopeChanges: boolean }
+  | { kind: "refused"; field: "integrationId" | "groupId" | "form"; message: string };
+
+const RUNNING = "A sync is running now. Wait until it ends (its progress is shown on this page), then change the connection.";
+const HISTORY = 20;
+
+export const integrationName = (i: { displayName: string | null; tenantDomain: string | null; tenantId: string }) => i.displayName ?? i.tenantDomain ?? i.tenantId;
+
+/**
+ * Holds the locks of these integrations while settings change, so that no run starts or goes on with the
+ * old scope. False when a run holds one of them.
+ */
+async function whileIdle(ids: string[], change: () => Promise<void>): Promise<boolean> {
+  const holder = newHolder();
+  const held: string[] = [];
+  try {
+    for (const id of ids) {
+      if (!(await acquireLease(id, holder, 60_000))) return false;
+      held.push(id);
+    }
+    await change();
+    return true;
+  } finally {
+    for (const id of held) await releaseLease(id, holder);
+  }
+}
+
+/** Forgets where the integration's sync was, so that its next run reads the whole scope (and sweeps). */
+const forgetProgress = (integrationId: string) =>
+  db.$transaction([
+    db.integration.update({ where: { id: integrationId }, data: { usersDeltaLink: null, groupsDeltaLink: null } }),
+    db.syncRun.updateMany({ where: { integrationId }, data: { resumeLink: null } }),
+  ]);
+
+/**
+ * Makes an active integration of the admin's org its sync connection with this scope. Replacing a
+ * connection, or changing its scope, needs `confirmed`: the next run reads everything again, and users
+ * outside the new scope are deactivated.
+ */
+export async function connect(session: LiveSession, choice: SyncScopeChoice, confirmed: boolean, address: string): Promise<ConnectResult> {
+  const orgId = session.user.orgId;
+  const [org, target] = await Promise.all([
+    db.organization.findUniqueOrThrow({ where: { id: orgId }, include: { syncIntegration: true } }),
+    db.integration.findFirst({ where: { id: choice.integrationId, orgId, status: "active" } }),
+  ]);
+  if (!target) return { kind: "refused", field: "integrationId", message: "Choose one of your organization's active integrations." };
+  const current = org.syncIntegration;
+  const sameScope = current?.id === target.id && target.syncScope === choice.scope && (choice.scope === "tenant" || target.syncGroupId === choice.groupId);
+  if (sameScope) return { kind: "done", message: "Nothing changed: that is the sync connection and scope already." };
+  if (current && !confirmed) return { kind: "confirm", from: integrationName(current), to: integrationName(target), scopeChanges: current.id === target.id };
+
+  const ok = await whileIdle([...new Set([current?.id, target.id].filter((id): id is string => !!id))], async () => {
+    if (current && current.id !== target.id) await forgetProgress(current.id);
+    await forgetProgress(target.id);
+    await db.$transaction([
+      db.integration.update({ where: { id: target.id }, data: { syncScope: choice.scope, syncGroupId: choice.scope === "group" ? choice.groupId : null } }),
+      db.organization.update({ where: { id: orgId }, data: { syncIntegrationId: target.id } }),
+    ]);
+  });
+  if (!ok) return { kind: "refused", field: "form", message: RUNNING };
+  await audit({
+    action: "sync.connection.changed", orgId, actorId: session.userId, targetType: "integration", targetId: target.id, ipAddress: address,
+    detail: { tenantId: target.tenantId, scope: choice.scope, groupId: choice.groupId, replaced: current && current.id !== target.id ? current.tenantId : null },
+  });
+  const what = choice.scope === "group" ? `the members of group ${choice.groupId}` : "the whole tenant";
+  return { kind: "done", message: `Entra ID Sync now reads ${what} of ${integrationName(target)}. Press "Sync now" or wait for the schedule.` };
+}
+
+/** Stops syncing; synced users stay as they are (nobody is deactivated) and are no longer updated. */
+export async function disconnect(session: LiveSession, address: string): Promise<{ ok: boolean; message: string }> {
+  const org = await db.organization.findUniqueOrThrow({ where: { id: session.user.orgId }, include: { syncIntegration: true } });
+  const current = org.syncIntegration;
+  if (!current) return { ok: true, message: "Entra ID Sync was already off." };
+  const ok = await whileIdle([current.id], async () => {
+    await forgetProgress(current.id);
+    await db.organization.update({ where: { id: org.id }, data: { syncIntegrationId: null } });
+  });
+  if (!ok) return { ok: false, message: RUNNING.replace("change the connection", "stop syncing") };
+  await audit({ action: "sync.connection.stopped", orgId: org.id, actorId: session.userId, targetType: "integration", targetId: current.id, ipAddress: address, detail: { tenantId: current.tenantId } });
+  return { ok: true, message: `Entra ID Sync stopped. Users synced from ${integrationName(current)} stay as they are.` };
+}
+
+/** Everything the Entra ID Sync page shows, for the admin's org only. */
+export async function syncOverview(orgId: string) {
+  const [org, integrations, runs, conflicts] = await Promise.all([
+    db.organization.findUniqueOrThrow({ where: { id: orgId }, include: { syncIntegration: true } }),
+    db.integration.findMany({ where: { orgId, status: "active" }, orderBy: { createdAt: "asc" }, select: { id: true, tenantId: true, displayName: true, tenantDomain: true } }),
+    db.syncRun.findMany({ where: { integration: { orgId } }, orderBy: { startedAt: "desc" }, take: HISTORY, include: { integration: { select: { tenantId: true, displayName: true, tenantDomain: true, syncLockedUntil: true } } } }),
+    db.syncConflict.findMany({
+      where: { status: "open", localUser: { orgId }, syncRun: { integration: { orgId } } },
+      orderBy: { createdAt: "asc" },
+      take: 100,
+      include: { localUser: { select: { id: true, name: true, email: true, source: true } } },
+    }),
+  ]);
+  const connection = org.syncIntegration;
+  return {
+    connection: connection
+      ? { id: connection.id, name: integrationName(connection), tenantId: connection.tenantId, status: connection.status, scope: connection.syncScope as "tenant" | "group", groupId: connection.syncGroupId }
+      : null,
+    integrations: integrations.map((i) => ({ id: i.id, name: integrationName(i), tenantId: i.tenantId })),
+    runs: runs.map((r) => ({
+      id: r.id,
+      tenant: integrationName(r.integration),
+      trigger: r.trigger,
+      // "running" whose lease ran out: the holder died; the next run marks it failed and continues it.
+      status: r.status === "running" && !leaseHeld(r.integration) ? "interrupted" : r.status,
+      startedAt: r.startedAt.toISOString(),
+      finishedAt: r.finishedAt?.toISOString() ?? null,
+      pagesDone: r.pagesDone,
+      created: r.created,
+      updated: r.updated,
+      deactivated: r.deactivated,
+      conflicts: r.conflicts,
+      errors: r.errors,
+      errorMessage: r.errorMessage,
+    })),
+    conflicts: conflicts.map((c) => {
+      const directory = attributes(conflictRecord(c));
+      return {
+        id: c.id,
+        directory: { name: directory.name ?? null, email: directory.email ?? null, upn: directory.upn ?? null, jobTitle: directory.jobTitle ?? null },
+        local: { name: c.localUser.name, email: c.localUser.email, synced: c.localUser.source === "synced" },
+        createdAt: c.createdAt.toISOString(),
+      };
+    }),
+  };
+}
