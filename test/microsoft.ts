@@ -3,6 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from "vitest";
 import { reloadEnv } from "~/lib/env.server.ts";
 import { resetMicrosoftClients } from "~/lib/microsoft/config.server.ts";
+import { forgetTenantKeys } from "~/lib/microsoft/signin.server.ts";
 import { startStandin, type Standin } from "./entra/server.ts";
 
 /** Starts one stand-in for the test file, fresh directory and no faults for every test. */
@@ -22,6 +23,7 @@ export function useStandin(options: { timeoutMs?: number } = {}): { readonly cur
   });
   beforeEach(() => {
     standin?.reset();
+    forgetTenantKeys();
   });
   afterEach(() => {
     standin?.faults.clear();

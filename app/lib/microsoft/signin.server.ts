@@ -91,6 +91,11 @@ function tenantKeys(tenantId: string) {
   return keys;
 }
 
+/** Tests and restarts: fetch every tenant's keys afresh. */
+export function forgetTenantKeys() {
+  jwksByTenant.clear();
+}
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Checks everything about an id_token that MSAL does not: signature, iss for its tid, aud, exp, nonce. */
@@ -110,7 +115,9 @@ export async function verifyIdToken(idToken: string, expectedNonce: string): Pro
     }));
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
-    if (code === "ERR_JWKS_TIMEOUT" || /fetch failed|ECONNREFUSED|ENOTFOUND/.test(String((error as Error).message)) || code === "ERR_JOSE_GENERIC") {
+    // No published key for the token even after a refresh: a key rotation Microsoft has not finished, or a
+    // forgery; refused either way, and worded as "try again later" because the former is what people meet.
+    if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_NO_MATCHING_KEY" || /fetch failed|ECONNREFUSED|ENOTFOUND/.test(String((error as Error).message)) || code === "ERR_JOSE_GENERIC") {
       throw new MicrosoftUnavailableError(`keys could not be fetched (${code || (error as Error).message})`);
     }
     throw new InvalidTokenError(code ? `${code}: ${(error as Error).message}` : (error as Error).message);
