@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stage() { printf '\n=== %s\n' "$*"; }
+# Each stage prints the seconds since the start, so that a slow stage shows in CI logs.
+stage() { printf '\n=== %s (at %ds)\n' "$*" "$SECONDS"; }
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -24,14 +25,28 @@ fi
 stage "Type check"
 npx tsc --noEmit
 
-stage "Schema and migrations agree"
+# A private PostgreSQL cluster for the PostgreSQL checks, unless TEST_PG_URL names a server already.
+if [ -z "${TEST_PG_URL:-}" ]; then
+  stage "Starting a private PostgreSQL cluster"
+  source scripts/pg-cluster.sh
+  pg_cluster_start
+  trap pg_cluster_stop EXIT
+fi
+
+stage "Schema and migrations agree (SQLite and PostgreSQL)"
 npx tsx scripts/db.ts diff
 
-stage "Unit and integration tests"
-npx vitest run
-
+# Before vitest: the two-instance test (PostgreSQL) starts the built server.
 stage "Build"
 npx remix vite:build
 
+stage "Unit and integration tests (SQLite)"
+npx vitest run
+
+stage "Unit and integration tests (PostgreSQL)"
+TEST_DATABASE=postgres npx vitest run
+
 stage "Browser tests (with and without JavaScript)"
 npx playwright test
+
+stage "Done"

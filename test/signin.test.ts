@@ -156,6 +156,31 @@ describe("TOTP step", () => {
     expect(page.data.name).toBe(user.name);
   });
 
+  it("turns the pending row into the new session: nothing of it stays under the old id", async () => {
+    const { user, secret } = await createUser();
+    const b = new Browser();
+    await passwordStep(b, user.email!);
+    const pending = await db.session.findFirstOrThrow();
+    await b.post(totp.action, "/login/totp", { code: await totpCode(secret) });
+    expect(await db.session.findUnique({ where: { id: pending.id } })).toBeNull();
+    const active = await db.session.findFirstOrThrow();
+    expect(active.id).not.toBe(pending.id);
+    expect(active.authenticatedAt).not.toBeNull();
+    expect(active.createdAt.getTime()).toBeGreaterThanOrEqual(pending.createdAt.getTime());
+    expect(active.expiresAt.getTime()).toBeGreaterThan(pending.expiresAt.getTime());
+  });
+
+  it("starts a fresh session when the cookie names a row that is gone", async () => {
+    const { user } = await createUser();
+    const b = new Browser();
+    await passwordStep(b, user.email!);
+    await passwordStep(b, user.email!);
+    expect(await db.session.count()).toBe(1);
+    await db.session.deleteMany();
+    expect((await passwordStep(b, user.email!)).location).toBe("/login/totp");
+    expect(await db.session.count()).toBe(1);
+  });
+
   it("never accepts the same code twice", async () => {
     const { user, secret } = await createUser();
     const code = await totpCode(secret);
@@ -267,6 +292,16 @@ describe("throttling", () => {
     expect(last!.data.formError).toMatch(/Too many failed attempts/);
     const { user } = await createUser();
     expect((await passwordStep(new Browser("198.51.100.10"), user.email!)).location).toBe("/login/totp");
+  });
+
+  it("forgets the account's failures once a sign-in completes, but not the address's", async () => {
+    const { user, secret } = await createUser();
+    const b = new Browser("198.51.100.11");
+    for (let i = 0; i < 2; i++) await passwordStep(b, user.email!, "wrong password");
+    expect((await db.signInThrottle.findUniqueOrThrow({ where: { key: `account:${user.id}` } })).failures).toBe(2);
+    expect((await signIn(b, user.email!, secret)).location).toBe("/");
+    expect(await db.signInThrottle.findUnique({ where: { key: `account:${user.id}` } })).toBeNull();
+    expect((await db.signInThrottle.findUniqueOrThrow({ where: { key: "address:198.51.100.11" } })).failures).toBe(2);
   });
 
   it("locks the password after 100 consecutive failures until a reset", async () => {

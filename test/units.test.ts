@@ -1,9 +1,11 @@
-import { describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { describe, expect, it, vi } from "vitest";
 import { safeRedirectPath, isCrossSiteRequest } from "~/lib/security.server.ts";
 import { parseEnv } from "~/lib/env.server.ts";
 import { parseIdentifier } from "~/lib/identifier.ts";
 import { decryptSecret, encryptSecret } from "~/lib/crypto.server.ts";
 import { describeDevice } from "~/lib/device.ts";
+import { reusePreparedStatements } from "~/lib/db.server.ts";
 
 describe("safeRedirectPath", () => {
   it.each(["/", "/settings", "/settings/sessions?x=1#y"])("keeps %s", (p) => expect(safeRedirectPath(p)).toBe(p));
@@ -92,4 +94,42 @@ describe("describeDevice", () => {
     ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0", "Edge on Windows"],
     [null, "Unknown device"],
   ])("%s", (ua, expected) => expect(describeDevice(ua)).toBe(expected));
+});
+
+describe("reusePreparedStatements", () => {
+  function table() {
+    const sqlite = new Database(":memory:");
+    sqlite.exec("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)");
+    const prepare = vi.spyOn(sqlite, "prepare");
+    return { sqlite, prepare };
+  }
+
+  it("prepares a text once and runs it with each call's own arguments", () => {
+    const { sqlite, prepare } = table();
+    reusePreparedStatements(sqlite);
+    const insert = "INSERT INTO t (k, n) VALUES (?, ?)";
+    expect(sqlite.prepare(insert).bind(["a", 1]).run().changes).toBe(1);
+    expect(sqlite.prepare(insert).bind(["b", 2]).run().changes).toBe(1);
+    const select = "SELECT k, n FROM t WHERE n >= ? ORDER BY k";
+    const stmt = sqlite.prepare(select);
+    expect(stmt.reader).toBe(true);
+    expect(stmt.columns().map((c) => c.name)).toEqual(["k", "n"]);
+    expect(sqlite.prepare(select).bind([2]).raw().all()).toEqual([["b", 2]]);
+    expect(sqlite.prepare(select).bind([1]).raw().all()).toEqual([["a", 1], ["b", 2]]);
+    expect(prepare).toHaveBeenCalledTimes(2);
+  });
+
+  it("binds once per call, like a fresh statement", () => {
+    const { sqlite } = table();
+    reusePreparedStatements(sqlite);
+    const bound = sqlite.prepare("SELECT ?").bind([1]);
+    expect(() => bound.bind([2])).toThrow(TypeError);
+  });
+
+  it("keeps a bounded number of texts", () => {
+    const { sqlite, prepare } = table();
+    reusePreparedStatements(sqlite, 2);
+    for (const sql of ["SELECT 1", "SELECT 2", "SELECT 3", "SELECT 3", "SELECT 1"]) sqlite.prepare(sql).bind([]).raw().all();
+    expect(prepare).toHaveBeenCalledTimes(4);
+  });
 });

@@ -1,13 +1,90 @@
+import Database from "better-sqlite3";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "~/generated/prisma/client.ts";
 import { env } from "./env.server.ts";
+import { createPostgresClient, isPostgresUrl } from "./db-postgres.server.ts";
 
 function createClient() {
   const url = env().DATABASE_URL;
-  if (!url.startsWith("file:")) throw new Error("The environment variable DATABASE_URL is invalid: only SQLite (file:) is supported in this version.");
-  // WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
-  const adapter = new PrismaBetterSqlite3({ url, timeout: 5000 });
+  if (isPostgresUrl(url)) return createPostgresClient(url);
+  if (!url.startsWith("file:")) throw new Error("The environment variable DATABASE_URL is invalid: it must start with file: (SQLite) or postgresql://.");
+  const adapter = tuned(new PrismaBetterSqlite3({ url, timeout: 5000 }));
   return new PrismaClient({ adapter });
+}
+
+/** Sets up each connection the adapter opens: pragmas, and statements prepared once. */
+function tuned(factory: PrismaBetterSqlite3): PrismaBetterSqlite3 {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    // The adapter keeps its better-sqlite3 connection in `client` and does not expose it otherwise.
+    const sqlite = (adapter as unknown as { client?: unknown }).client;
+    if (!(sqlite instanceof Database)) throw new Error("The SQLite adapter no longer exposes its connection: update db.server.ts.");
+    // WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
+    sqlite.pragma("journal_mode = WAL");
+    // Syncs at checkpoints rather than at every commit. In WAL mode this never corrupts the file; a power cut
+    // (not a crash of the app) can lose the last commits. Explicit, so it does not hang on the driver's build.
+    sqlite.pragma("synchronous = NORMAL");
+    reusePreparedStatements(sqlite);
+    return adapter;
+  };
+  return factory;
+}
+
+type Args = unknown[];
+// What the adapter calls on a prepared statement (queryRaw, executeRaw, BEGIN).
+type AdapterStatement = {
+  reader: boolean;
+  columns(): Database.ColumnDefinition[];
+  run(...args: Args): Database.RunResult;
+  bind(args: Args): AdapterStatement & { raw(): { all(): unknown[] } };
+};
+
+const PREPARED_STATEMENTS_KEPT = 500;
+
+// The adapter asks for the result columns at every query; building them costs more than a lookup by key.
+// They are fixed by the statement's text for as long as the schema is: migrations run before the server starts.
+const knownColumns = new WeakMap<Database.Statement<Args>, Database.ColumnDefinition[]>();
+function columnsOf(statement: Database.Statement<Args>): Database.ColumnDefinition[] {
+  let columns = knownColumns.get(statement);
+  if (!columns) knownColumns.set(statement, (columns = statement.columns()));
+  return columns;
+}
+
+/**
+ * The adapter prepares every statement anew, which for Prisma's long SQL costs more than running it.
+ * Compiled statements are kept by their SQL text instead; since better-sqlite3 binds a statement's
+ * arguments only once, each call gets a light wrapper that passes its arguments at run time.
+ */
+export function reusePreparedStatements(sqlite: Database.Database, keep = PREPARED_STATEMENTS_KEPT) {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement<Args>>();
+  const reuse = (sql: string): AdapterStatement => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      // Prisma writes IN lists with one placeholder per value, so the number of texts is open-ended.
+      if (cache.size >= keep) cache.delete(cache.keys().next().value!);
+      stmt = prepare<Args>(sql);
+      cache.set(sql, stmt);
+    }
+    const statement = stmt;
+    const columns = () => columnsOf(statement);
+    return {
+      reader: statement.reader,
+      columns,
+      run: (...args) => statement.run(...args),
+      bind: (args) => ({
+        reader: statement.reader,
+        columns,
+        run: () => statement.run(args),
+        raw: () => ({ all: () => statement.raw(true).all(args) }),
+        bind: () => {
+          throw new TypeError("The bind() method can only be invoked once per statement object");
+        },
+      }),
+    };
+  };
+  sqlite.prepare = reuse as unknown as typeof sqlite.prepare;
 }
 
 const globalForDb = globalThis as unknown as { portalDb?: ReturnType<typeof createClient> };

@@ -1,35 +1,59 @@
 // Applies and diffs the committed Prisma migrations in-process with Prisma's own schema engine
 // (the WASM build), because the CLI's native engine cannot be downloaded on offline machines.
 // On a machine with ordinary internet `npx prisma migrate deploy` does the same on the same folder.
-// See docs/decisions/001-prisma-offline.md.
+// SQLite uses prisma/, PostgreSQL prisma/postgres/ (chosen by the URL's scheme).
+// See docs/decisions/001-prisma-offline.md and 008-postgresql.md.
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import path from "node:path";
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
-import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import Database from "better-sqlite3";
+import pg from "pg";
 
 const root = path.resolve(import.meta.dirname, "../..");
-export const schemaPath = path.join(root, "prisma/schema.prisma");
-export const migrationsDir = path.join(root, "prisma/migrations");
+export type Provider = "sqlite" | "postgresql";
+export const providers: Provider[] = ["sqlite", "postgresql"];
+export const schemaPaths: Record<Provider, string> = {
+  sqlite: path.join(root, "prisma/schema.prisma"),
+  postgresql: path.join(root, "prisma/postgres/schema.prisma"),
+};
+export const migrationsDirs: Record<Provider, string> = {
+  sqlite: path.join(root, "prisma/migrations"),
+  postgresql: path.join(root, "prisma/postgres/migrations"),
+};
+export const schemaPath = schemaPaths.sqlite;
+export const migrationsDir = migrationsDirs.sqlite;
+
+// Same test as db-postgres.server.ts, without loading the PostgreSQL client here.
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
+
+export function providerOf(databaseUrl: string): Provider {
+  if (databaseUrl.startsWith("file:")) return "sqlite";
+  if (isPostgresUrl(databaseUrl)) return "postgresql";
+  throw new Error(`DATABASE_URL must start with file: (SQLite) or postgresql:// (PostgreSQL), not ${databaseUrl}`);
+}
 
 export function sqliteFile(databaseUrl: string): string {
   if (!databaseUrl.startsWith("file:")) throw new Error(`Only file: (SQLite) URLs are supported here, not ${databaseUrl}`);
   return databaseUrl.slice("file:".length);
 }
 
-function migrationList() {
-  const dirs = existsSync(migrationsDir)
-    ? readdirSync(migrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+function migrationList(provider: Provider) {
+  const dir = migrationsDirs[provider];
+  const dirs = existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
     : [];
-  const lockPath = path.join(migrationsDir, "migration_lock.toml");
+  const lockPath = path.join(dir, "migration_lock.toml");
   return {
-    baseDir: migrationsDir,
+    baseDir: dir,
     lockfile: { path: "migration_lock.toml", content: existsSync(lockPath) ? readFileSync(lockPath, "utf8") : null },
     shadowDbInitScript: "",
     migrationDirectories: dirs.map((name) => ({
       path: name,
-      migrationFile: { path: "migration.sql", content: { tag: "ok" as const, value: readFileSync(path.join(migrationsDir, name, "migration.sql"), "utf8") } },
+      migrationFile: { path: "migration.sql", content: { tag: "ok" as const, value: readFileSync(path.join(dir, name, "migration.sql"), "utf8") } },
     })),
   };
 }
@@ -49,11 +73,13 @@ async function loadSchemaEngine() {
 
 let engineClass: ReturnType<typeof loadSchemaEngine> | undefined;
 
-async function engineFor(file: string) {
+async function engineFor(provider: Provider, url: string) {
   const SchemaEngine = await (engineClass ??= loadSchemaEngine());
-  const schema = readFileSync(schemaPath, "utf8");
-  const factory = withScriptShadow(new PrismaBetterSqlite3({ url: `file:${file}` }));
-  // Keep the connections the engine opens so that they can be closed: an open one locks the file.
+  const schema = readFileSync(schemaPaths[provider], "utf8");
+  const factory: SqlMigrationAwareDriverAdapterFactory =
+    provider === "sqlite" ? withScriptShadow(new PrismaBetterSqlite3({ url: `file:${sqliteFile(url)}` })) : withOwnShadow(readableCatalog(new PrismaPg({ connectionString: url })), url);
+  // Keep the connections the engine opens so that they can be closed: an open one locks the file
+  // (SQLite) or keeps a pool alive (PostgreSQL).
   const opened: { dispose(): Promise<void> }[] = [];
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
@@ -61,7 +87,7 @@ async function engineFor(file: string) {
     opened.push(connection);
     return connection;
   };
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPaths[provider], schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
   return {
     engine,
     async close() {
@@ -85,10 +111,77 @@ function withScriptShadow(factory: PrismaBetterSqlite3): PrismaBetterSqlite3 {
   return factory;
 }
 
+/** The URL with another database name. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function onServer<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: withDatabase(url, "postgres") });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+// The pg adapter's own shadow database keeps the connection string's database name (pg lets the string
+// win over `database`), so migrations would replay on the real database. Create and drop our own.
+function withOwnShadow(factory: PrismaPg, url: string): PrismaPg {
+  factory.connectToShadowDb = async () => {
+    const name = `shadow_${randomUUID().replaceAll("-", "")}`;
+    await onServer(url, (c) => c.query(`CREATE DATABASE "${name}"`));
+    const shadow = await readableCatalog(new PrismaPg({ connectionString: withDatabase(url, name) })).connect();
+    const dispose = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await dispose();
+      await onServer(url, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    };
+    return shadow;
+  };
+  return factory;
+}
+
+// The engine's introspection reads catalog columns of types `name` and `"char"`, which the pg adapter
+// rejects as unsupported column types although pg hands both over as strings: report them as text.
+const CATALOG_TEXT_TYPES = new Set([18 /* "char" */, 19 /* name */]);
+const TEXT = 25;
+type PgIO = { performIO(query: unknown): Promise<{ fields: { dataTypeID: number }[] }> };
+
+function readableCatalog(factory: PrismaPg): PrismaPg {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    const io = adapter as unknown as PgIO;
+    const performIO = io.performIO.bind(io);
+    io.performIO = async (query) => {
+      const result = await performIO(query);
+      for (const field of result?.fields ?? []) if (CATALOG_TEXT_TYPES.has(field.dataTypeID)) field.dataTypeID = TEXT;
+      return result;
+    };
+    return adapter;
+  };
+  return factory;
+}
+
 // Prisma's engine fails with P1014 on a database that has never seen a migration; create the
 // bookkeeping table exactly as Prisma does so that the history stays compatible with `migrate deploy`.
-function ensureMigrationsTable(file: string) {
-  const db = new Database(file);
+async function ensureMigrationsTable(provider: Provider, url: string) {
+  if (provider === "postgresql") {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client
+      .query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+        "id" VARCHAR(36) PRIMARY KEY NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ,
+        "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ,
+        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`)
+      .finally(() => client.end());
+    return;
+  }
+  const db = new Database(sqliteFile(url));
   // WAL is a property of the file: readers never wait for the writer.
   db.pragma("journal_mode = WAL");
   db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -99,27 +192,34 @@ function ensureMigrationsTable(file: string) {
 }
 
 export async function deployMigrations(databaseUrl: string): Promise<string[]> {
-  const file = sqliteFile(databaseUrl);
-  ensureMigrationsTable(file);
-  const { engine, close } = await engineFor(file);
+  const provider = providerOf(databaseUrl);
+  await ensureMigrationsTable(provider, databaseUrl);
+  const { engine, close } = await engineFor(provider, databaseUrl);
   try {
-    const out = await engine.applyMigrations({ migrationsList: migrationList(), filters: noFilter });
+    const out = await engine.applyMigrations({ migrationsList: migrationList(provider), filters: noFilter });
     return out.appliedMigrationNames;
   } finally {
     await close();
   }
 }
 
-/** SQL that takes the committed migrations to the current schema; empty when they agree. */
-export async function diffMigrationsToSchema(): Promise<string> {
-  const { engine, close } = await engineFor(":memory:");
-  const schema = readFileSync(schemaPath, "utf8");
-  const result = await engine.diff({
-    from: migrationList().migrationDirectories.length ? { tag: "migrations", ...migrationList() } : { tag: "empty" },
-    to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: schema }] },
-    script: true,
-    exitCode: true,
-    filters: noFilter,
-  }).finally(close);
+/**
+ * SQL that takes the committed migrations to the current schema; empty when they agree.
+ * PostgreSQL needs a server (`serverUrl`) to replay the migrations on a shadow database; SQLite uses memory.
+ */
+export async function diffMigrationsToSchema(provider: Provider = "sqlite", serverUrl?: string): Promise<string> {
+  if (provider === "postgresql" && !serverUrl) throw new Error("Diffing the PostgreSQL migrations needs a PostgreSQL server URL.");
+  const { engine, close } = await engineFor(provider, provider === "sqlite" ? "file::memory:" : serverUrl!);
+  const schema = readFileSync(schemaPaths[provider], "utf8");
+  const list = migrationList(provider);
+  const result = await engine
+    .diff({
+      from: list.migrationDirectories.length ? { tag: "migrations", ...list } : { tag: "empty" },
+      to: { tag: "schemaDatamodel", files: [{ path: schemaPaths[provider], content: schema }] },
+      script: true,
+      exitCode: true,
+      filters: noFilter,
+    })
+    .finally(close);
   return result.exitCode === 2 ? result.stdout ?? "" : "";
 }

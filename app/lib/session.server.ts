@@ -1,7 +1,7 @@
 // Sessions live in the database; the cookie carries only a random id, and the table stores its hash.
 // A new id is issued at every step of a sign-in, so a planted cookie never becomes authenticated.
 import { createCookie, redirect } from "@remix-run/node";
-import type { Session, User } from "~/generated/prisma/client.ts";
+import type { Prisma, Session, User } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { randomToken, sha256 } from "./crypto.server.ts";
 import { env } from "./env.server.ts";
@@ -61,23 +61,26 @@ type NewSession = {
 /** Replaces whatever session the request carried with a new one; returns the Set-Cookie header. */
 export async function startSession(request: Request, s: NewSession): Promise<string> {
   const previous = await readCookieId(request);
-  if (previous) await db.session.deleteMany({ where: { id: sha256(previous) } });
   const id = randomToken();
   const now = new Date();
   const lifetime = s.stage === "active" ? env().SESSION_ABSOLUTE_MINUTES : PENDING_MINUTES;
-  await db.session.create({
-    data: {
-      id: sha256(id),
-      userId: s.userId,
-      stage: s.stage,
-      authMethod: s.authMethod ?? null,
-      authenticatedAt: s.stage === "active" ? now : null,
-      microsoftTenantId: s.microsoftTenantId ?? null,
-      userAgent: request.headers.get("User-Agent")?.slice(0, 512) ?? null,
-      ipAddress: s.clientAddress,
-      expiresAt: new Date(now.getTime() + lifetime * 60_000),
-    },
-  });
+  // Every column, so that a replaced row keeps nothing of the session it was (the type fails when one is added).
+  const row: Required<Prisma.SessionUncheckedCreateInput> = {
+    id: sha256(id),
+    userId: s.userId,
+    stage: s.stage,
+    authMethod: s.authMethod ?? null,
+    authenticatedAt: s.stage === "active" ? now : null,
+    microsoftTenantId: s.microsoftTenantId ?? null,
+    userAgent: request.headers.get("User-Agent")?.slice(0, 512) ?? null,
+    ipAddress: s.clientAddress,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: new Date(now.getTime() + lifetime * 60_000),
+  };
+  // The previous row, when there is one, becomes the new session under its new id: one write instead of delete + insert.
+  const replaced = previous ? (await db.session.updateMany({ where: { id: sha256(previous) }, data: row })).count : 0;
+  if (!replaced) await db.session.create({ data: row });
   return sessionCookie().serialize(id, { maxAge: lifetime * 60 });
 }
 

@@ -5,7 +5,7 @@ import { db } from "./db.server.ts";
 import { sha256 } from "./crypto.server.ts";
 import { parseIdentifier } from "./identifier.ts";
 import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from "./passwords.server.ts";
-import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, blockedUntil, clearFailures, recordFailure } from "./throttle.server.ts";
+import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, clearFailures, recordFailure, throttleState } from "./throttle.server.ts";
 import { checkTotp, openTotpSecret } from "./totp.server.ts";
 import { useRecoveryCode } from "./recovery-codes.server.ts";
 import { audit } from "./audit.server.ts";
@@ -30,7 +30,7 @@ function throttleKeys(user: User | null, identifier: string, address: string) {
 }
 
 async function fail(keys: { account: string; address: string }, user: User | null, address: string, action: string): Promise<StepFailure> {
-  const failures = await recordFailure(keys.account, keys.address);
+  const { accountFailures: failures, blockedUntil: until } = await recordFailure(keys.account, keys.address);
   if (user) await audit({ action, orgId: user.orgId, actorId: user.id, result: "failure", ipAddress: address, detail: { failures } });
   if (failures >= ACCOUNT_LOCK_AFTER) {
     if (user && !user.passwordLockedAt) {
@@ -39,15 +39,16 @@ async function fail(keys: { account: string; address: string }, user: User | nul
     }
     return { kind: "locked" };
   }
-  const until = await blockedUntil([keys.account, keys.address]);
   return until ? { kind: "blocked", until } : { kind: "invalid" };
 }
 
-async function gate(keys: { account: string; address: string }): Promise<StepFailure | null> {
-  const row = await db.signInThrottle.findUnique({ where: { key: keys.account } });
-  if (row && row.failures >= ACCOUNT_LOCK_AFTER) return { kind: "locked" };
-  const until = await blockedUntil([keys.account, keys.address]);
-  return until ? { kind: "blocked", until } : null;
+type Open = { kind: "open"; accountFailures: number };
+
+/** Refuses an attempt while the account is locked or either key must wait; else tells the account's failures. */
+async function gate(keys: { account: string; address: string }): Promise<StepFailure | Open> {
+  const state = await throttleState(keys.account, keys.address);
+  if (state.accountFailures >= ACCOUNT_LOCK_AFTER) return { kind: "locked" };
+  return state.blockedUntil ? { kind: "blocked", until: state.blockedUntil } : { kind: "open", accountFailures: state.accountFailures };
 }
 
 export type PasswordResult = StepFailure | { kind: "ok"; user: User; next: "pending_totp" | "pending_enrolment" };
@@ -56,7 +57,7 @@ export async function checkPasswordStep(identifier: string, password: string, ad
   const user = await findUserByIdentifier(identifier);
   const keys = throttleKeys(user, identifier, address);
   const gated = await gate(keys);
-  if (gated) return gated;
+  if (gated.kind !== "open") return gated;
   if (user?.passwordLockedAt) return { kind: "locked" };
 
   const usable = user && user.status === "active" && user.passwordHash ? user : null;
@@ -77,7 +78,7 @@ export type CodeResult = StepFailure | { kind: "ok"; method: "password_totp" | "
 export async function checkSecondFactor(user: User, code: string, address: string): Promise<CodeResult> {
   const keys = { account: accountKey(user.id), address: addressKey(address) };
   const gated = await gate(keys);
-  if (gated) return gated;
+  if (gated.kind !== "open") return gated;
   if (!user.totpSecret || !user.totpEnrolledAt) return { kind: "invalid" };
 
   const compact = code.replace(/\s/g, "");
@@ -90,12 +91,12 @@ export async function checkSecondFactor(user: User, code: string, address: strin
         data: { totpLastStep: step },
       });
       if (count === 1) {
-        await clearFailures(keys.account);
+        if (gated.accountFailures) await clearFailures(keys.account);
         return { kind: "ok", method: "password_totp" };
       }
     }
   } else if (await useRecoveryCode(user.id, compact)) {
-    await clearFailures(keys.account);
+    if (gated.accountFailures) await clearFailures(keys.account);
     return { kind: "ok", method: "password_recovery_code" };
   }
   return fail(keys, user, address, "signin.code.failed");

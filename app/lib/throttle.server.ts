@@ -16,26 +16,40 @@ function delayAfter(failures: number, free: number): number {
   return Math.min(1000 * 2 ** (failures - free), MAX_DELAY_MS);
 }
 
+type ThrottleRow = { key: string; failures: number; blockedUntil: Date | null };
+
+function latestBlock(rows: ThrottleRow[], now: Date): Date | null {
+  return rows.reduce<Date | null>((max, r) => (r.blockedUntil && r.blockedUntil > now && (!max || r.blockedUntil > max) ? r.blockedUntil : max), null);
+}
+
 /** When the next attempt is allowed, if either key is still waiting. */
 export async function blockedUntil(keys: string[], now = new Date()): Promise<Date | null> {
   const rows = await db.signInThrottle.findMany({ where: { key: { in: keys }, blockedUntil: { gt: now } } });
-  const latest = rows.reduce<Date | null>((max, r) => (r.blockedUntil && (!max || r.blockedUntil > max) ? r.blockedUntil : max), null);
-  return latest;
+  return latestBlock(rows, now);
 }
 
-/** Counts a failure against the account and the address; returns the account's consecutive failures. */
-export async function recordFailure(account: string, address: string, now = new Date()): Promise<number> {
-  let accountFailures = 0;
+export type ThrottleState = { accountFailures: number; blockedUntil: Date | null };
+
+/** The account's consecutive failures and when the next attempt is allowed, from one read of both keys. */
+export async function throttleState(account: string, address: string, now = new Date()): Promise<ThrottleState> {
+  const rows = await db.signInThrottle.findMany({ where: { key: { in: [account, address] } } });
+  return { accountFailures: rows.find((r) => r.key === account)?.failures ?? 0, blockedUntil: latestBlock(rows, now) };
+}
+
+/** Counts a failure against the account and the address; returns the account's consecutive failures and the new wait. */
+export async function recordFailure(account: string, address: string, now = new Date()): Promise<ThrottleState> {
+  const rows = await db.signInThrottle.findMany({ where: { key: { in: [account, address] } } });
+  const written: ThrottleRow[] = [];
   for (const [key, free] of [[account, ACCOUNT_FREE], [address, ADDRESS_FREE]] as const) {
-    const row = await db.signInThrottle.findUnique({ where: { key } });
+    const row = rows.find((r) => r.key === key);
     const stale = key === address && row && now.getTime() - row.lastFailureAt.getTime() > ADDRESS_FORGET_MS;
     const failures = (row && !stale ? row.failures : 0) + 1;
     const delay = delayAfter(failures, free);
     const data = { failures, lastFailureAt: now, blockedUntil: delay ? new Date(now.getTime() + delay) : null };
     await db.signInThrottle.upsert({ where: { key }, create: { key, ...data }, update: data });
-    if (key === account) accountFailures = failures;
+    written.push({ key, ...data });
   }
-  return accountFailures;
+  return { accountFailures: written[0]!.failures, blockedUntil: latestBlock(written, now) };
 }
 
 export async function clearFailures(account: string) {

@@ -1,0 +1,14 @@
+// The PostgreSQL client, chosen by db.server.ts when DATABASE_URL is postgresql://… (docs/decisions/008-postgresql.md).
+// Its client is generated from prisma/postgres/schema.prisma, which has the same models as the SQLite one,
+// so the app keeps the SQLite client's types.
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient as PostgresClient } from "~/generated/prisma-pg/client.ts";
+import type { PrismaClient } from "~/generated/prisma/client.ts";
+
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
+
+export function createPostgresClient(url: string): PrismaClient {
+  const poolSize = Number(new URL(url).searchParams.get("connection_limit")) || 10;
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
+  return new PostgresClient({ adapter }) as unknown as PrismaClient;
+}
