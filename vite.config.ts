@@ -1,5 +1,5 @@
 import { vitePlugin as remix } from "@remix-run/dev";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import path from "node:path";
 
 declare module "@remix-run/node" {
@@ -25,6 +25,8 @@ export default defineConfig({
   build: { target: "es2022" },
   test: {
     include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
+    // Several instances need PostgreSQL: that file belongs to the PostgreSQL run only (scripts/test-all.sh).
+    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE === "postgres" ? [] : ["test/multi-instance.test.ts"])],
     globalSetup: ["test/global-setup.ts"],
     setupFiles: ["test/setup.ts"],
     pool: "forks",

@@ -1,7 +1,7 @@
 // Two app instances on one PostgreSQL database, as behind a load balancer: a session made on one is valid
 // on the other, failed sign-ins count across both, and "Sync now" pressed on both at once gives one run.
-// Runs only with TEST_DATABASE=postgres (scripts/test-all.sh's second vitest run); skipped on SQLite,
-// where several instances are not supported. Starts the built server (`npx remix vite:build`, run before
+// Runs only with TEST_DATABASE=postgres (scripts/test-all.sh's second vitest run; vite.config.ts leaves it
+// out of the SQLite run, where several instances are not supported). Starts the built server (`npx remix vite:build`, run before
 // vitest in scripts/test-all.sh; built here when build/ is missing).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -102,7 +102,8 @@ function freePort(): Promise<number> {
   });
 }
 
-describe.skipIf(!usePostgres)("two instances on one PostgreSQL database", () => {
+describe("two instances on one PostgreSQL database", () => {
+  if (!usePostgres) throw new Error("This file needs TEST_DATABASE=postgres: several instances share one PostgreSQL database.");
   useStandin();
   let a: Instance;
   let b: Instance;
