@@ -18,7 +18,9 @@ export default defineConfig({
           v3_relativeSplatPath: true,
           v3_throwAbortReason: true,
           v3_singleFetch: true,
-          v3_lazyRouteDiscovery: true,
+          // Off: with ~30 routes the whole manifest is small, and discovering routes lazily re-ranks every
+          // route on each page render (about a seventh of the server's CPU under load, bench/load.ts).
+          v3_lazyRouteDiscovery: false,
         },
       }),
   ],
