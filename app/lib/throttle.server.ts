@@ -36,18 +36,22 @@ export async function throttleState(account: string, address: string, now = new 
   return { accountFailures: rows.find((r) => r.key === account)?.failures ?? 0, blockedUntil: latestBlock(rows, now) };
 }
 
-/** Counts a failure against the account and the address; returns the account's consecutive failures and the new wait. */
+/**
+ * Counts a failure against the account and the address; returns the account's consecutive failures and the
+ * new wait. Each count is one atomic increment, so failures on several instances at once all count.
+ */
 export async function recordFailure(account: string, address: string, now = new Date()): Promise<ThrottleState> {
-  const rows = await db.signInThrottle.findMany({ where: { key: { in: [account, address] } } });
   const written: ThrottleRow[] = [];
   for (const [key, free] of [[account, ACCOUNT_FREE], [address, ADDRESS_FREE]] as const) {
-    const row = rows.find((r) => r.key === key);
-    const stale = key === address && row && now.getTime() - row.lastFailureAt.getTime() > ADDRESS_FORGET_MS;
-    const failures = (row && !stale ? row.failures : 0) + 1;
-    const delay = delayAfter(failures, free);
-    const data = { failures, lastFailureAt: now, blockedUntil: delay ? new Date(now.getTime() + delay) : null };
-    await db.signInThrottle.upsert({ where: { key }, create: { key, ...data }, update: data });
-    written.push({ key, ...data });
+    if (key === address) {
+      await db.signInThrottle.updateMany({ where: { key, lastFailureAt: { lt: new Date(now.getTime() - ADDRESS_FORGET_MS) } }, data: { failures: 0, blockedUntil: null } });
+    }
+    const row = await db.signInThrottle.upsert({ where: { key }, create: { key, failures: 1, lastFailureAt: now }, update: { failures: { increment: 1 }, lastFailureAt: now } });
+    const delay = delayAfter(row.failures, free);
+    const until = delay ? new Date(now.getTime() + delay) : null;
+    // Only ever later: a concurrent failure with a higher count may have set a longer wait already.
+    if (until) await db.signInThrottle.updateMany({ where: { key, OR: [{ blockedUntil: null }, { blockedUntil: { lt: until } }] }, data: { blockedUntil: until } });
+    written.push({ ...row, blockedUntil: until });
   }
   return { accountFailures: written[0]!.failures, blockedUntil: latestBlock(written, now) };
 }
