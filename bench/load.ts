@@ -2,12 +2,10 @@
 // password + TOTP sign-ins and Microsoft sign-ins (through the Entra stand-in), at a fixed request rate.
 // Requests start on a schedule, not when the previous one finishes, so latency includes any queueing.
 // Usage: npx tsx bench/load.ts [--rate 200] [--rounds 3] [--seconds 20] [--warmup 10] [--users N] [--build] [--cpu-prof DIR]
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -15,7 +13,7 @@ import { generate } from "otplib";
 import { CONTOSO } from "../test/entra/fixture.ts";
 import { startStandin, type Standin } from "../test/entra/server.ts";
 
-const root = path.resolve(import.meta.dirname, "..");
+import { cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rate: { type: "string", default: "200" },
@@ -38,12 +36,6 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const DRAIN_MS = 15_000; // after a round's last start, how long the operations still running may take
 const SETTINGS_SESSIONS = 50;
 const MICROSOFT_USERS = 200;
-
-function positive(name: string, value: string | undefined, whole = true): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (whole && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${whole ? "whole " : ""}number, not ${value}.`);
-  return n;
-}
 
 // ---- the mix, as shares of the app's requests ----
 
@@ -92,16 +84,11 @@ function opSequence() {
 // ---- cleanup: the server, the stand-in and the temp folder go away on any exit, Ctrl-C included ----
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "load-bench-"));
-let server: ChildProcess | undefined;
-let serverOutput = "";
+const server = new Portal();
 let standin: Standin | undefined;
 
 function cleanup() {
-  if (server?.pid && server.exitCode === null && server.signalCode === null) {
-    try {
-      process.kill(-server.pid, "SIGKILL"); // its own process group: the server and nothing else
-    } catch {}
-  }
+  server.kill();
   rmSync(tmp, { recursive: true, force: true });
 }
 process.on("exit", cleanup);
@@ -109,47 +96,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => pr
 
 // ---- measuring ----
 
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
-const median = (xs: number[]) => pct(xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b), 50);
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-/** CPU seconds of a process, split into its main (JavaScript) thread and the rest (libuv pool: argon2; V8 helpers). */
-function threadCpu(pid: number): { main: number; other: number } {
-  const out = { main: 0, other: 0 };
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-      out[Number(tid) === pid ? "main" : "other"] += seconds;
-    }
-  } catch {} // not Linux, or the thread ended between readdir and read
-  return out;
-}
-
-/** Busy and steal CPU seconds of the whole machine, all cores. */
-function machineCpu(): { busy: number; steal: number } {
-  try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
-    return { busy: (user! + nice! + system! + irq! + softirq!) / CLK_TCK, steal: steal! / CLK_TCK };
-  } catch {
-    return { busy: NaN, steal: NaN };
-  }
-}
-
-type CpuSnapshot = { at: number; machine: ReturnType<typeof machineCpu>; bench: number; server: ReturnType<typeof threadCpu> };
-function cpuSnapshot(): CpuSnapshot {
-  const own = process.cpuUsage();
-  return { at: performance.now(), machine: machineCpu(), bench: (own.user + own.system) / 1e6, server: server?.pid ? threadCpu(server.pid) : { main: 0, other: 0 } };
-}
-
 /** CPU between two snapshots as % of one core (server, bench), % of all cores (the rest, steal), ms per app request. */
 function cpuSpent(a: CpuSnapshot, b: CpuSnapshot, requests: number) {
-  const wall = (b.at - a.at) / 1000;
-  const cores = os.cpus().length;
-  const serverMain = b.server.main - a.server.main;
-  const serverOther = b.server.other - a.server.other;
-  const bench = b.bench - a.bench;
-  const foreign = b.machine.busy - a.machine.busy - bench - serverMain - serverOther;
+  const { wall, serverMain, serverOther, bench, foreignPct, stealPct } = cpuBetween(a, b);
   const ofCore = (s: number) => (s / wall) * 100;
   return {
     serverPct: ofCore(serverMain + serverOther),
@@ -158,8 +107,8 @@ function cpuSpent(a: CpuSnapshot, b: CpuSnapshot, requests: number) {
     serverMsPerRequest: ((serverMain + serverOther) * 1000) / Math.max(requests, 1),
     serverMainMsPerRequest: (serverMain * 1000) / Math.max(requests, 1),
     benchPct: ofCore(bench),
-    foreignPct: Math.max(0, (foreign / wall / cores) * 100),
-    stealPct: ((b.machine.steal - a.machine.steal) / wall / cores) * 100,
+    foreignPct,
+    stealPct,
   };
 }
 
@@ -383,7 +332,7 @@ async function round(seconds: number, rate: number, ops: ReturnType<typeof opera
   let inFlight = 0;
   let maxInFlight = 0;
   let done = 0;
-  const before = cpuSnapshot();
+  const before = cpuSnapshot(server.pid);
   const start = before.at + 20;
   let allDone: () => void = () => {};
   const finished = new Promise<void>((resolve) => (allDone = resolve));
@@ -412,7 +361,7 @@ async function round(seconds: number, rate: number, ops: ReturnType<typeof opera
   });
   const end = start + seconds * 1000;
   await Promise.race([finished, new Promise((r) => setTimeout(r, end + DRAIN_MS - performance.now()).unref())]);
-  const after = cpuSnapshot();
+  const after = cpuSnapshot(server.pid);
   const inWindow = samples.filter((s) => s.finishedAt <= end).length;
   const unfinished = count - done;
   if (unfinished) for (const reset of connectionResets) reset();
@@ -433,42 +382,6 @@ async function round(seconds: number, rate: number, ops: ReturnType<typeof opera
 // ---- setup: build, fresh database, seeded users, the stand-in, the server ----
 
 /** The newest modification time under `dir`, in ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  const stat = statSync(dir);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }
-  return latest;
-}
-
-function ensureBuild() {
-  const built = path.join(root, "build/server/index.js");
-  const sources = ["app", "vite.config.ts"].map((p) => path.join(root, p)).filter(existsSync);
-  const stale = !existsSync(built) || Math.max(...sources.map(newest)) > statSync(built).mtimeMs;
-  if (!opts.build && !stale) return;
-  console.log(`Building the app (npx remix vite:build): ${opts.build ? "--build" : existsSync(built) ? "sources are newer than the build" : "no build yet"}…`);
-  const result = spawnSync("npx", ["remix", "vite:build"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (result.status !== 0) throw new Error(`The build failed:\n${result.stdout}${result.stderr}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-function migrate(env: NodeJS.ProcessEnv) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], { cwd: root, env, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`Migrating the bench database failed:\n${result.stdout}${result.stderr}`);
-}
-
 /**
  * A password org without SSO (password users, and the users whose sessions GET /settings), and an SSO org
  * whose users are linked to Contoso accounts added to the stand-in.
@@ -532,36 +445,6 @@ async function signInForCookies(emails: string[], secret: string, app: AppReques
   return cookies;
 }
 
-async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<void> {
-  const profile = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(opts["cpu-prof"])}`] : [];
-  server = spawn(process.execPath, [...profile, "--import", "tsx", "server/index.ts"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  for (const stream of [server.stdout!, server.stderr!]) stream.on("data", (c: Buffer) => (serverOutput = (serverOutput + c.toString()).slice(-4000)));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error("The server stopped while starting.");
-    const ok = await new Promise<boolean>((resolve) => {
-      http.get({ host: "127.0.0.1", port, path: "/healthz" }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("The server did not answer /healthz within 30 s.");
-}
-
-async function stopServer() {
-  if (!server?.pid || server.exitCode !== null) return;
-  const exited = new Promise((r) => server!.once("exit", r));
-  process.kill(-server.pid, "SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-}
-
-// ---- the run ----
-
-function machine() {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
-}
-
 const f0 = (n: number) => (Number.isNaN(n) ? "—" : n.toFixed(0));
 const f1 = (n: number) => (Number.isNaN(n) ? "—" : n.toFixed(1));
 
@@ -575,7 +458,7 @@ async function main() {
   const started = Date.now();
   console.log(`Machine: ${machine()}`);
   console.log(`Load average before the run: ${os.loadavg().map(f1).join(" ")}`);
-  ensureBuild();
+  ensureBuild(Boolean(opts.build));
 
   standin = await startStandin({ certDir: path.join(tmp, "standin") });
   const port = await freePort();
@@ -605,7 +488,7 @@ async function main() {
   const signInRate = opRate("signIn", RATE);
   const userCount = opts.users ? positive("users", opts.users) : Math.max(3000, Math.ceil(signInRate * 30 * 3));
   const seeded = await seed(userCount);
-  await startServer(env, port);
+  await server.start(env, port, opts["cpu-prof"]);
   const app = appClient(port, origin);
   const users: Users = { ...seeded, settingsCookies: await signInForCookies(seeded.settings, seeded.secret, app) };
   const ops = operations(users, app, origin, standin.url, standinClient(standin.certPath));
@@ -637,7 +520,7 @@ async function main() {
         `client late p99 ${f1(result.lateP99)} ms, max in flight ${result.maxInFlight}`,
     );
   }
-  await stopServer();
+  await server.stop();
   await standin.close();
 
   const med = (pick: (r: RoundResult) => number) => median(rounds.map(pick));
@@ -683,7 +566,7 @@ Whole run: ${f0((Date.now() - started) / 1000)} s`);
 main()
   .catch((error) => {
     console.error((error as Error).message);
-    if (serverOutput.trim()) console.error(`The server's last output:\n${serverOutput.trim()}`);
+    if (server.output.trim()) console.error(`The server's last output:\n${server.output.trim()}`);
     process.exitCode = 1;
   })
   .finally(() => process.exit()); // keep-alive sockets would hold the process open

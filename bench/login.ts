@@ -1,18 +1,15 @@
 // Sign-ins per second over HTTP against the built portal, next to raw argon2id verifies per second
 // measured in the same run on the same machine. The hash is the floor; the gap is the portal's overhead.
 // Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--build] [--cpu-prof DIR]
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";
-
-const root = path.resolve(import.meta.dirname, "..");
+import { cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
@@ -29,24 +26,13 @@ const SECONDS = positive("seconds", opts.seconds);
 const PASSWORD = "bench-password-123";
 const PROBE = [1, 2, 4, 8];
 
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${value}.`);
-  return n;
-}
-
 // ---- cleanup: the server and the temp folder go away on any exit, Ctrl-C included ----
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "login-bench-"));
-let server: ChildProcess | undefined;
-let serverOutput = ""; // the tail of what the server printed, shown when something fails
+const server = new Portal();
 
 function cleanup() {
-  if (server?.pid && server.exitCode === null && server.signalCode === null) {
-    try {
-      process.kill(-server.pid, "SIGKILL"); // its own process group: the server and nothing else
-    } catch {}
-  }
+  server.kill();
   rmSync(tmp, { recursive: true, force: true });
 }
 process.on("exit", cleanup);
@@ -54,61 +40,18 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => pr
 
 // ---- measuring ----
 
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
-const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-/** CPU seconds of a process, split into its main (JavaScript) thread and the rest (libuv pool: argon2; V8 helpers). */
-function threadCpu(pid: number): { main: number; other: number } {
-  const out = { main: 0, other: 0 };
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-      out[Number(tid) === pid ? "main" : "other"] += seconds;
-    }
-  } catch {} // not Linux, or the thread ended between readdir and read
-  return out;
-}
-
-/** Busy and steal CPU seconds of the whole machine, all cores. */
-function machineCpu(): { busy: number; steal: number } {
-  try {
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
-    return { busy: (user! + nice! + system! + irq! + softirq!) / CLK_TCK, steal: steal! / CLK_TCK };
-  } catch {
-    return { busy: NaN, steal: NaN };
-  }
-}
-
-type CpuSnapshot = { at: number; machine: ReturnType<typeof machineCpu>; bench: number; server: ReturnType<typeof threadCpu> };
-function cpuSnapshot(): CpuSnapshot {
-  const own = process.cpuUsage();
-  return { at: performance.now(), machine: machineCpu(), bench: (own.user + own.system) / 1e6, server: server?.pid ? threadCpu(server.pid) : { main: 0, other: 0 } };
-}
 /** CPU spent between two snapshots, in ms per operation, plus what the rest of the machine used (% of all cores). */
 function cpuSpent(a: CpuSnapshot, b: CpuSnapshot, ops: number) {
-  const wall = (b.at - a.at) / 1000;
-  const bench = b.bench - a.bench;
-  const serverMain = b.server.main - a.server.main;
-  const serverOther = b.server.other - a.server.other;
-  const cores = os.cpus().length;
-  const foreign = b.machine.busy - a.machine.busy - bench - serverMain - serverOther;
+  const { bench, serverMain, serverOther, foreignPct, stealPct } = cpuBetween(a, b);
   const perOp = (s: number) => (s * 1000) / Math.max(ops, 1);
-  return {
-    benchMs: perOp(bench),
-    serverMainMs: perOp(serverMain),
-    serverOtherMs: perOp(serverOther),
-    foreignPct: Math.max(0, (foreign / wall / cores) * 100),
-    stealPct: ((b.machine.steal - a.machine.steal) / wall / cores) * 100,
-  };
+  return { benchMs: perOp(bench), serverMainMs: perOp(serverMain), serverOtherMs: perOp(serverOther), foreignPct, stealPct };
 }
 
 /** Keeps `concurrency` operations in flight for `seconds`; none starts after the deadline, the last ones finish. */
 async function load<T>(concurrency: number, seconds: number, op: () => Promise<T>) {
   const results: T[] = [];
   const errors: string[] = [];
-  const before = cpuSnapshot();
+  const before = cpuSnapshot(server.pid);
   const deadline = before.at + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -121,7 +64,7 @@ async function load<T>(concurrency: number, seconds: number, op: () => Promise<T
       }
     }),
   );
-  const after = cpuSnapshot();
+  const after = cpuSnapshot(server.pid);
   const ops = results.length + errors.length;
   return { results, errors, rate: results.length / ((after.at - before.at) / 1000), cpu: cpuSpent(before, after, ops) };
 }
@@ -211,28 +154,6 @@ function signIns(users: Users, post: ReturnType<typeof client>) {
 
 // ---- setup: build, fresh database, seeded users, the server ----
 
-function ensureBuild() {
-  if (!opts.build && existsSync(path.join(root, "build/server/index.js"))) return;
-  console.log("Building the app (npx remix vite:build)…");
-  const result = spawnSync("npx", ["remix", "vite:build"], { cwd: root, stdio: "inherit" });
-  if (result.status !== 0) throw new Error("The build failed; see the output above.");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-function migrate(env: NodeJS.ProcessEnv) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], { cwd: root, env, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`Migrating the bench database failed:\n${result.stdout}${result.stderr}`);
-}
-
 /** One organization and `count` users with the same password hash (one hash, reused) and enrolled TOTP. */
 async function seed(count: number, hash: string): Promise<Users> {
   const { db } = await import("../app/lib/db.server.ts");
@@ -257,42 +178,12 @@ async function seed(count: number, hash: string): Promise<Users> {
   return { emails, secret };
 }
 
-async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<void> {
-  const profile = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(opts["cpu-prof"])}`] : [];
-  server = spawn(process.execPath, [...profile, "--import", "tsx", "server/index.ts"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  for (const stream of [server.stdout!, server.stderr!]) stream.on("data", (c: Buffer) => (serverOutput = (serverOutput + c.toString()).slice(-4000)));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error("The server stopped while starting.");
-    const ok = await new Promise<boolean>((resolve) => {
-      http.get({ host: "127.0.0.1", port, path: "/healthz" }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("The server did not answer /healthz within 30 s.");
-}
-
-async function stopServer() {
-  if (!server?.pid || server.exitCode !== null) return;
-  const exited = new Promise((r) => server!.once("exit", r));
-  process.kill(-server.pid, "SIGTERM");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-}
-
-// ---- the run ----
-
-function machine() {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.release()}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}`;
-}
-
 const f1 = (n: number) => n.toFixed(1);
 
 async function main() {
   console.log(`Machine: ${machine()}`);
   console.log(`Load average before the run: ${os.loadavg().map(f1).join(" ")}`);
-  ensureBuild();
+  ensureBuild(Boolean(opts.build));
 
   const port = await freePort();
   const origin = `http://localhost:${port}`;
@@ -334,7 +225,7 @@ async function main() {
   // Enough users that none is needed twice within one 30 s step, with room for a faster HTTP rate than the probe saw.
   const userCount = opts.users ? positive("users", opts.users) : Math.max(2000, Math.ceil(bestRaw * 1.5 * 40));
   const users = await seed(userCount, hash);
-  await startServer(env, port);
+  await server.start(env, port, opts["cpu-prof"]);
   const signIn = signIns(users, client(port, origin, concurrency));
   const warm = await load(concurrency, 3, signIn); // JIT, caches, the first session rows
   if (warm.errors.length) throw new Error(`Sign-ins fail before measuring; the first error: ${warm.errors[0]}`);
@@ -371,7 +262,7 @@ async function main() {
         `sign-in p50/p99 ${f1(round.lat.total[0])}/${f1(round.lat.total[1])} ms, other processes ${f1(round.cpu.foreignPct)}% CPU, steal ${f1(round.cpu.stealPct)}%`,
     );
   }
-  await stopServer();
+  await server.stop();
 
   const med = (pick: (r: Round) => number) => median(rounds.map(pick));
   const errors = rounds.reduce((n, r) => n + r.errors, 0);
@@ -401,7 +292,7 @@ Rest of the machine: ${f1(med((r) => r.cpu.foreignPct))}% CPU during HTTP rounds
 main()
   .catch((error) => {
     console.error((error as Error).message);
-    if (serverOutput.trim()) console.error(`The server's last output:\n${serverOutput.trim()}`);
+    if (server.output.trim()) console.error(`The server's last output:\n${server.output.trim()}`);
     process.exitCode = 1;
   })
   .finally(() => process.exit()); // keep-alive sockets would hold the process open

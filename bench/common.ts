@@ -1,0 +1,151 @@
+// What the HTTP benchmarks share: the portal in a child process of its own, a fresh migrated database,
+// CPU accounting from /proc, percentiles, and the machine's description.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const root = path.resolve(import.meta.dirname, "..");
+
+export function positive(name: string, value: string | undefined, whole = true): number {
+  const n = Number(value);
+  if (!(n > 0) || (whole && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${whole ? "whole " : ""}number, not ${value}.`);
+  return n;
+}
+
+export const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+export const median = (xs: number[]) => pct(xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b), 50);
+
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU seconds of a process, split into its main (JavaScript) thread and the rest (libuv pool: argon2; V8 helpers). */
+export function threadCpu(pid: number | undefined): { main: number; other: number } {
+  const out = { main: 0, other: 0 };
+  if (!pid) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      out[Number(tid) === pid ? "main" : "other"] += (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+    }
+  } catch {} // not Linux, or the thread ended between readdir and read
+  return out;
+}
+
+/** Busy and steal CPU seconds of the whole machine, all cores. */
+export function machineCpu(): { busy: number; steal: number } {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+    return { busy: (user! + nice! + system! + irq! + softirq!) / CLK_TCK, steal: steal! / CLK_TCK };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
+export type CpuSnapshot = { at: number; machine: ReturnType<typeof machineCpu>; bench: number; server: ReturnType<typeof threadCpu> };
+
+export function cpuSnapshot(serverPid: number | undefined): CpuSnapshot {
+  const own = process.cpuUsage();
+  return { at: performance.now(), machine: machineCpu(), bench: (own.user + own.system) / 1e6, server: threadCpu(serverPid) };
+}
+
+/** CPU seconds between two snapshots: the server's threads, the bench, and the rest of the machine. */
+export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot) {
+  const wall = (b.at - a.at) / 1000;
+  const cores = os.cpus().length;
+  const serverMain = b.server.main - a.server.main;
+  const serverOther = b.server.other - a.server.other;
+  const bench = b.bench - a.bench;
+  const foreign = b.machine.busy - a.machine.busy - bench - serverMain - serverOther;
+  return {
+    wall,
+    serverMain,
+    serverOther,
+    bench,
+    foreignPct: Math.max(0, (foreign / wall / cores) * 100),
+    stealPct: ((b.machine.steal - a.machine.steal) / wall / cores) * 100,
+  };
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.release()}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? "4 (default)"}`;
+}
+
+function newest(target: string): number {
+  const stat = statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(target, { withFileTypes: true }).map((e) => newest(path.join(target, e.name))));
+}
+
+/** Builds the app when asked, when there is no build, or when the sources are newer than it. */
+export function ensureBuild(force: boolean) {
+  const built = path.join(root, "build/server/index.js");
+  const sources = ["app", "vite.config.ts"].map((p) => path.join(root, p)).filter(existsSync);
+  const stale = !existsSync(built) || Math.max(...sources.map(newest)) > statSync(built).mtimeMs;
+  if (!force && !stale) return;
+  console.log("Building the app (npx remix vite:build)…");
+  const result = spawnSync("npx", ["remix", "vite:build"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (result.status !== 0) throw new Error(`The build failed:\n${result.stdout}${result.stderr}`);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export function migrate(env: NodeJS.ProcessEnv) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], { cwd: root, env, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`Migrating the bench database failed:\n${result.stdout}${result.stderr}`);
+}
+
+/** The built portal in its own process group, so that it (and nothing else) can be killed on any exit. */
+export class Portal {
+  private child: ChildProcess | undefined;
+  /** The tail of what the server printed, shown when something fails. */
+  output = "";
+
+  get pid() {
+    return this.child?.pid;
+  }
+
+  async start(env: NodeJS.ProcessEnv, port: number, cpuProfDir?: string) {
+    const profile = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
+    const child = (this.child = spawn(process.execPath, [...profile, "--import", "tsx", "server/index.ts"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] }));
+    for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (c: Buffer) => (this.output = (this.output + c.toString()).slice(-4000)));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error("The server stopped while starting.");
+      const ok = await new Promise<boolean>((resolve) => {
+        http.get({ host: "127.0.0.1", port, path: "/healthz" }, (res) => (res.resume(), resolve(res.statusCode === 200))).on("error", () => resolve(false));
+      });
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error("The server did not answer /healthz within 30 s.");
+  }
+
+  /** SIGTERM, so that a CPU profile gets written; at most 5 s. */
+  async stop() {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    process.kill(-child.pid, "SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  }
+
+  kill() {
+    const child = this.child;
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }
+  }
+}
