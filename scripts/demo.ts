@@ -82,7 +82,7 @@ add "contoso.com", approve as adele@contoso.com, then Users → Single Sign-On �
 ada@demo.test with password + code and choose "Use Microsoft": any Contoso account links to Ada.
 Northwind has no consent yet; a non-admin such as andrew@northwindtraders.com is refused there.
 Try Entra ID Sync: add "fabrikam.com" the same way (approve as nestor@fabrikam.com), pick it on Users →
-Entra ID Sync and press "Sync now"; then Users → Single Sign-On → Enable for all synced users, and sign in
+Entra ID Sync and press "Sync now"; then Users → Single Sign-On → Enable SSO and Enable for all synced users; sign in
 as patti@fabrikam.com: the portal sends her to Microsoft, no password involved.
 Your browser warns about the stand-in's self-signed certificate (${standin.certPath}): accept it, or trust that file.
 `);
