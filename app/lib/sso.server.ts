@@ -29,9 +29,17 @@ type Tx = Parameters<Parameters<typeof db.$transaction>[0]>[0];
 
 const LABEL: Record<OrgSwitch, string> = { ssoEnabled: "SSO", ssoForAllSynced: "SSO for all synced users" };
 
-/** Applies a previewed change: the switch itself, then the passwords that SSO replaces, in one transaction. */
-async function applyChange(session: LiveSession, change: Change, write: (tx: Tx) => Promise<unknown>, options: SwitchOptions, turningOff: boolean) {
+type Applied = { kind: "applied"; detail: { toMicrosoft: number; toPassword: number; toNone: number }; links: string };
+
+/**
+ * The sequence every switch follows, with one preview: off needs the admin to have seen it; on needs an
+ * explicit yes when no admin would keep a password; then the switch and the passwords SSO replaces, in one
+ * transaction, and set-password links for whoever is left with none.
+ */
+async function switchWith(session: LiveSession, change: Change, enabled: boolean, options: SwitchOptions, write: (tx: Tx) => Promise<unknown>): Promise<Applied | { kind: "confirm_off" | "confirm_lockout" }> {
+  if (!enabled && !options.confirmed) return { kind: "confirm_off" };
   const preview = await previewChange(session.user.orgId, change);
+  if (enabled && !options.lockoutConfirmed && preview.admins > 0 && preview.adminsOnPassword === 0) return { kind: "confirm_lockout" };
   const removePasswords = preview.toMicrosoft.map((u) => u.id);
   await db.$transaction(async (tx) => {
     await write(tx);
@@ -41,14 +49,8 @@ async function applyChange(session: LiveSession, change: Change, write: (tx: Tx)
     }
   });
   const detail = { toMicrosoft: preview.toMicrosoft.length, toPassword: preview.toPassword.length, toNone: preview.toNone.length };
-  const links = turningOff && preview.toNone.length ? ` ${await setPasswordOutcome(session, preview.toNone, Boolean(options.sendLinks))}` : "";
-  return { preview, detail, links };
-}
-
-/** Who would be left without an admin on password: turning on needs an explicit yes then. */
-async function locksOutAdmins(orgId: string, change: Change): Promise<boolean> {
-  const preview = await previewChange(orgId, change);
-  return preview.admins > 0 && preview.adminsOnPassword === 0;
+  const links = !enabled && preview.toNone.length ? ` ${await setPasswordOutcome(session, preview.toNone, Boolean(options.sendLinks))}` : "";
+  return { kind: "applied", detail, links };
 }
 
 export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enabled: boolean, address: string, options: SwitchOptions = {}): Promise<SwitchResult> {
@@ -59,11 +61,9 @@ export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enable
   if (name === "ssoForAllSynced" && enabled && !org.syncIntegrationId) {
     return { kind: "refused", message: "Set up Entra ID Sync first: there are no synced users yet." };
   }
-  const change: Change = { kind: "org", [name]: enabled };
-  if (!enabled && !options.confirmed) return { kind: "confirm_off" };
-  if (enabled && !options.lockoutConfirmed && (await locksOutAdmins(orgId, change))) return { kind: "confirm_lockout" };
-
-  const { detail, links } = await applyChange(session, change, (tx) => tx.organization.update({ where: { id: orgId }, data: { [name]: enabled } }), options, !enabled);
+  const result = await switchWith(session, { kind: "org", [name]: enabled }, enabled, options, (tx) => tx.organization.update({ where: { id: orgId }, data: { [name]: enabled } }));
+  if (result.kind !== "applied") return result;
+  const { detail, links } = result;
   await audit({ action: `org.${name === "ssoEnabled" ? "sso" : "sso_all_synced"}.${enabled ? "enabled" : "disabled"}`, orgId, actorId: session.userId, ipAddress: address, detail });
   const moved = detail.toMicrosoft ? ` ${detail.toMicrosoft} synced user(s) now sign in with Microsoft; their passwords were removed.` : "";
   return { kind: "done", message: `${LABEL[name]} is ${enabled ? "on" : "off"}.${moved}${links}` };
@@ -80,11 +80,9 @@ export async function setUserSso(session: LiveSession, userId: string, enabled: 
   if (user.source !== "synced") return { kind: "refused", message: "Only users synced from Entra ID have a per-user SSO switch; others link their Microsoft account." };
   if (org.ssoForAllSynced) return { kind: "refused", message: "SSO is on for all synced users, so no synced user can be excepted. Turn that off first." };
   if (user.ssoEnabled === enabled) return { kind: "done", message: `SSO is already ${enabled ? "on" : "off"} for ${user.name}.` };
-  const change: Change = { kind: "user_sso", userId, enabled };
-  if (!enabled && !options.confirmed) return { kind: "confirm_off" };
-  if (enabled && !options.lockoutConfirmed && (await locksOutAdmins(orgId, change))) return { kind: "confirm_lockout" };
-
-  const { detail, links } = await applyChange(session, change, (tx) => tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }), options, !enabled);
+  const result = await switchWith(session, { kind: "user_sso", userId, enabled }, enabled, options, (tx) => tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }));
+  if (result.kind !== "applied") return result;
+  const { detail, links } = result;
   await audit({ action: `user.sso.${enabled ? "enabled" : "disabled"}`, orgId, actorId: session.userId, targetType: "user", targetId: userId, ipAddress: address, detail });
   const effect = detail.toMicrosoft ? " They sign in with Microsoft now; their password was removed." : org.ssoEnabled ? "" : " It takes effect when SSO is on for the organization.";
   return { kind: "done", message: `SSO is ${enabled ? "on" : "off"} for ${user.name}.${effect}${links}` };
