@@ -1,7 +1,7 @@
 // "What happens if I turn this off": the strategy applied to every user whose method could change, before
 // and after a switch, so that nothing is turned off behind the admin's back (DESIGN.md).
 import { db } from "./db.server.ts";
-import { resolveSignIn, type SignInMethod, type StrategyInput } from "./strategy.ts";
+import { resolveSignIn, strategyUser, type SignInMethod, type StrategyInput } from "./strategy.ts";
 
 export type Change =
   | { kind: "org"; ssoEnabled?: boolean; ssoForAllSynced?: boolean; ssoLicensed?: boolean }
@@ -64,16 +64,7 @@ export const strategyUserSelect = {
 
 /** The strategy's input for a user of an org whose state is already loaded (no I/O: lists call it per row). */
 export function strategyInput(org: OrgState, user: StrategyUser): StrategyInput {
-  return {
-    org,
-    user: {
-      source: user.source === "synced" ? "synced" : "local",
-      ssoEnabled: user.ssoEnabled,
-      hasPassword: Boolean(user.passwordHash),
-      linkPrompt: user.linkPrompt === "declined" ? "declined" : "ask",
-      link: user.microsoftLink ? { integrationActive: org.integrations.get(user.microsoftLink.integrationId) === true } : null,
-    },
-  };
+  return { org, user: strategyUser(user, user.microsoftLink ? { integrationActive: org.integrations.get(user.microsoftLink.integrationId) === true } : null) };
 }
 
 function apply(org: OrgState, change: Change): OrgState {

@@ -1,7 +1,7 @@
 // Loads what the strategy needs for a user and asks it. The only door to resolveSignIn on the server.
 import type { User } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
-import { resolveSignIn, type SignInStrategy } from "./strategy.ts";
+import { resolveSignIn, strategyUser, type SignInStrategy } from "./strategy.ts";
 
 type SqlBoolean = boolean | number | bigint;
 type StrategyRow = {
@@ -37,13 +37,7 @@ export async function signInStrategyFor(user: User): Promise<SignInStrategy> {
       syncIntegrationActive: row.syncStatus === "active",
       hasActiveIntegration: Boolean(row.hasActiveIntegration),
     },
-    user: {
-      source: user.source === "synced" ? "synced" : "local",
-      ssoEnabled: user.ssoEnabled,
-      hasPassword: Boolean(user.passwordHash),
-      linkPrompt: user.linkPrompt === "declined" ? "declined" : "ask",
-      link: row.linkId ? { integrationActive: row.linkStatus === "active" } : null,
-    },
+    user: strategyUser(user, row.linkId ? { integrationActive: row.linkStatus === "active" } : null),
   });
 }
 

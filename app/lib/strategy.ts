@@ -36,6 +36,20 @@ export type SignInStrategy = {
   removesPassword: boolean;
 };
 
+/** The user part of the strategy's input from a user row (and whether their link's integration is active). */
+export function strategyUser(
+  user: { source: string; ssoEnabled: boolean; passwordHash: string | null; linkPrompt: string },
+  link: { integrationActive: boolean } | null,
+): StrategyInput["user"] {
+  return {
+    source: user.source === "synced" ? "synced" : "local",
+    ssoEnabled: user.ssoEnabled,
+    hasPassword: Boolean(user.passwordHash),
+    linkPrompt: user.linkPrompt === "declined" ? "declined" : "ask",
+    link,
+  };
+}
+
 const passwordOrNone = (input: StrategyInput): SignInMethod => (input.user.hasPassword ? "password" : "none");
 
 export function resolveSignIn(input: StrategyInput): SignInStrategy {
