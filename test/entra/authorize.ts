@@ -3,7 +3,6 @@
 import { allowedRedirect, knownClient, resolveAuthority, tenantsOf, type Context, type SignInRequest } from "./context.ts";
 import type { DirectoryUser, Tenant } from "./directory.ts";
 import { readForm, redirect, sendHtml, withParams, type Req, type Res } from "./http.ts";
-import { unknownTenant } from "./oidc.ts";
 import { accountChooser, errorPage, formPostPage, type AccountGroup } from "./pages.ts";
 
 const LISTED_PER_TENANT = 20;
@@ -60,20 +59,31 @@ function chooser(ctx: Context, requestId: string, request: SignInRequest, error?
   });
 }
 
-export function authorizeGet(ctx: Context, req: Req, res: Res, segment: string, url: URL) {
-  const q = url.searchParams;
+/**
+ * What Entra checks before it may send the browser back (authorize, admin consent): the tenant, the client
+ * and the redirect URI. On failure it answers with its own error page and this returns null.
+ */
+export function clientRequest(ctx: Context, res: Res, segment: string, q: URLSearchParams): { authority: string; clientId: string; redirectUri: string } | null {
   const authority = resolveAuthority(ctx, segment);
-  if (authority.kind === "unknown") return sendHtml(res, 400, errorPage("AADSTS90002", `Tenant '${authority.name}' not found.`));
+  if (authority.kind === "unknown") return void sendHtml(res, 400, errorPage("AADSTS90002", `Tenant '${authority.name}' not found.`)), null;
   const clientId = q.get("client_id");
   if (!knownClient(ctx, clientId)) {
-    return sendHtml(res, 400, errorPage("AADSTS700016", `Application with identifier '${clientId ?? ""}' was not found in the directory.`));
+    return void sendHtml(res, 400, errorPage("AADSTS700016", `Application with identifier '${clientId ?? ""}' was not found in the directory.`)), null;
   }
   const redirectUri = q.get("redirect_uri");
   if (!allowedRedirect(ctx, redirectUri)) {
-    return sendHtml(res, 400, errorPage("AADSTS50011", `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`));
+    return void sendHtml(res, 400, errorPage("AADSTS50011", `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`)), null;
   }
+  return { authority: authority.kind === "tenant" ? authority.tenant.id : authority.name, clientId: clientId!, redirectUri: redirectUri! };
+}
+
+export function authorizeGet(ctx: Context, req: Req, res: Res, segment: string, url: URL) {
+  const q = url.searchParams;
+  const client = clientRequest(ctx, res, segment, q);
+  if (!client) return;
+  const { clientId, redirectUri } = client;
   const mode = q.get("response_mode") ?? "query";
-  const to: Delivery = { redirectUri: redirectUri!, responseMode: mode === "form_post" || mode === "fragment" ? mode : "query" };
+  const to: Delivery = { redirectUri, responseMode: mode === "form_post" || mode === "fragment" ? mode : "query" };
   const state = q.get("state");
   if (q.get("response_type") !== "code") {
     return authorizeError(res, to, state, "unsupported_response_type", `AADSTS700054: response_type '${q.get("response_type") ?? ""}' is not enabled for the application.`);
@@ -88,8 +98,8 @@ export function authorizeGet(ctx: Context, req: Req, res: Res, segment: string, 
     return authorizeError(res, to, state, "login_required", "AADSTS50058: A silent sign-in request was sent but no user is signed in.");
   }
   const request: SignInRequest = {
-    authority: authority.kind === "tenant" ? authority.tenant.id : authority.name,
-    clientId: clientId!,
+    authority: client.authority,
+    clientId,
     redirectUri: to.redirectUri,
     responseMode: to.responseMode,
     state: state!,

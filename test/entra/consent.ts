@@ -1,7 +1,7 @@
 // GET/POST /{tenant}/v2.0/adminconsent: an admin picks their account and accepts the app's permissions for the
 // whole tenant; the browser goes back to the app with admin_consent=True, or access_denied.
-import { listAccounts, pickAccount } from "./authorize.ts";
-import { allowedRedirect, knownClient, resolveAuthority, tenantsOf, type ConsentRequest, type Context } from "./context.ts";
+import { clientRequest, listAccounts, pickAccount } from "./authorize.ts";
+import { tenantsOf, type ConsentRequest, type Context } from "./context.ts";
 import { readForm, redirect, sendHtml, withParams, type Req, type Res } from "./http.ts";
 import { accountChooser, consentPage, errorPage, needAdminPage } from "./pages.ts";
 import { APP_ROLES } from "./token.ts";
@@ -46,20 +46,10 @@ function chooser(ctx: Context, requestId: string, request: ConsentRequest, error
 
 export function adminConsentGet(ctx: Context, res: Res, segment: string, url: URL) {
   const q = url.searchParams;
-  const authority = resolveAuthority(ctx, segment);
-  if (authority.kind === "unknown") return sendHtml(res, 400, errorPage("AADSTS90002", `Tenant '${authority.name}' not found.`));
-  const clientId = q.get("client_id");
-  if (!knownClient(ctx, clientId)) {
-    return sendHtml(res, 400, errorPage("AADSTS700016", `Application with identifier '${clientId ?? ""}' was not found in the directory.`));
-  }
-  const redirectUri = q.get("redirect_uri");
-  if (!allowedRedirect(ctx, redirectUri)) {
-    return sendHtml(res, 400, errorPage("AADSTS50011", `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`));
-  }
+  const client = clientRequest(ctx, res, segment, q);
+  if (!client) return;
   const request: ConsentRequest = {
-    authority: authority.kind === "tenant" ? authority.tenant.id : authority.name,
-    clientId: clientId!,
-    redirectUri: redirectUri!,
+    ...client,
     scope: q.get("scope") ?? `${GRAPH_RESOURCE}/.default`,
     state: q.get("state"),
     tenantId: null,
