@@ -1,6 +1,7 @@
 // What the HTTP benchmarks share: the portal in a child process of its own, a fresh migrated database,
 // CPU accounting from /proc, percentiles, and the machine's description.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -98,6 +99,23 @@ export function freePort(): Promise<number> {
     });
     s.on("error", reject);
   });
+}
+
+/** The portal's environment for a bench: production mode, its own database and outbox under `tmp`, new secrets. */
+export function benchEnv(tmp: string, port: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(port),
+    APP_ORIGIN: `http://localhost:${port}`,
+    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
+    SESSION_SECRET: randomBytes(32).toString("base64url"),
+    TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    OUTBOX_DIR: path.join(tmp, "outbox"),
+    SMTP_URL: "",
+    DEMO_MODE: "false",
+    TRUST_PROXY: "false",
+  };
 }
 
 export function migrate(env: NodeJS.ProcessEnv) {

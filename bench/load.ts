@@ -2,7 +2,7 @@
 // password + TOTP sign-ins and Microsoft sign-ins (through the Entra stand-in), at a fixed request rate.
 // Requests start on a schedule, not when the previous one finishes, so latency includes any queueing.
 // Usage: npx tsx bench/load.ts [--rate 200] [--rounds 3] [--seconds 20] [--warmup 10] [--users N] [--build] [--cpu-prof DIR]
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -13,7 +13,7 @@ import { generate } from "otplib";
 import { CONTOSO } from "../test/entra/fixture.ts";
 import { startStandin, type Standin } from "../test/entra/server.ts";
 
-import { cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import { benchEnv, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rate: { type: "string", default: "200" },
@@ -464,17 +464,7 @@ async function main() {
   const port = await freePort();
   const origin = `http://localhost:${port}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: "production",
-    PORT: String(port),
-    APP_ORIGIN: origin,
-    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
-    SESSION_SECRET: randomBytes(32).toString("base64url"),
-    TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-    OUTBOX_DIR: path.join(tmp, "outbox"),
-    SMTP_URL: "",
-    DEMO_MODE: "false",
-    TRUST_PROXY: "false",
+    ...benchEnv(tmp, port),
     NODE_EXTRA_CA_CERTS: standin.certPath,
     ENTRA_CLIENT_ID: standin.app.clientId,
     ENTRA_CLIENT_SECRET: standin.app.clientSecret,

@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";
-import { cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import { benchEnv, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
@@ -187,19 +186,7 @@ async function main() {
 
   const port = await freePort();
   const origin = `http://localhost:${port}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: "production",
-    PORT: String(port),
-    APP_ORIGIN: origin,
-    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
-    SESSION_SECRET: randomBytes(32).toString("base64url"),
-    TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-    OUTBOX_DIR: path.join(tmp, "outbox"),
-    SMTP_URL: "",
-    DEMO_MODE: "false",
-    TRUST_PROXY: "false",
-  };
+  const env = benchEnv(tmp, port);
   Object.assign(process.env, env); // the seeding below imports app modules, which read the same variables
   migrate(env);
 
