@@ -21,7 +21,10 @@ export const median = (xs: number[]) => pct(xs.filter((x) => !Number.isNaN(x)).s
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
-/** CPU seconds of a process, split into its main (JavaScript) thread and the rest (libuv pool: argon2; V8 helpers). */
+/**
+ * CPU seconds of a process and its descendants (the server processes under WEB_CONCURRENCY), split into
+ * their main (JavaScript) threads and the rest (libuv pool: argon2; V8 helpers).
+ */
 export function threadCpu(pid: number | undefined): { main: number; other: number } {
   const out = { main: 0, other: 0 };
   if (!pid) return out;
@@ -29,6 +32,11 @@ export function threadCpu(pid: number | undefined): { main: number; other: numbe
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
       out[Number(tid) === pid ? "main" : "other"] += (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+    }
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean)) {
+      const sub = threadCpu(Number(child));
+      out.main += sub.main;
+      out.other += sub.other;
     }
   } catch {} // not Linux, or the thread ended between readdir and read
   return out;

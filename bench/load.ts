@@ -1,7 +1,7 @@
 // Mixed, open-loop load against the built portal on this machine: page loads, identifier-first lookups,
 // password + TOTP sign-ins and Microsoft sign-ins (through the Entra stand-in), at a fixed request rate.
 // Requests start on a schedule, not when the previous one finishes, so latency includes any queueing.
-// Usage: npx tsx bench/load.ts [--rate 200] [--rounds 3] [--seconds 20] [--warmup 10] [--users N] [--build] [--cpu-prof DIR]
+// Usage: npx tsx bench/load.ts [--rate 200] [--rounds 3] [--seconds 20] [--warmup 10] [--users N] [--workers 1] [--build] [--cpu-prof DIR]
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -21,6 +21,8 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "20" },
     warmup: { type: "string", default: "10" },
     users: { type: "string" },
+    // Server processes (WEB_CONCURRENCY): one per core uses the whole machine.
+    workers: { type: "string", default: "1" },
     build: { type: "boolean", default: false },
     // Writes a V8 CPU profile of the server to this folder (open it in Chrome DevTools).
     "cpu-prof": { type: "string" },
@@ -30,6 +32,7 @@ const RATE = positive("rate", opts.rate, false);
 const ROUNDS = positive("rounds", opts.rounds);
 const SECONDS = positive("seconds", opts.seconds, false);
 const WARMUP = positive("warmup", opts.warmup, false);
+const WORKERS = positive("workers", opts.workers);
 const PASSWORD = "bench-password-123";
 const TARGET_P99_MS = 250;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -470,6 +473,7 @@ async function main() {
     ENTRA_CLIENT_SECRET: standin.app.clientSecret,
     ENTRA_AUTHORITY_HOST: standin.url,
     GRAPH_BASE_URL: standin.url,
+    WEB_CONCURRENCY: String(WORKERS),
   };
   Object.assign(process.env, env); // the seeding below imports app modules, which read the same variables
   migrate(env);
@@ -542,8 +546,8 @@ ${row("all app requests", KINDS.map((k) => k.kind), errors - errorsOf("standin")
   stand-in steps failed (bench side, in errors)                              ${String(errorsOf("standin")).padStart(7)}
   operations unfinished after the drain / other                              ${String(errorsOf("unfinished") + errorsOf("other")).padStart(7)}
 
-Server CPU: ${f0(med((r) => r.cpu.serverPct))}% of one core (JavaScript thread ${f0(med((r) => r.cpu.serverMainPct))}%, other threads: argon2, GC, I/O ${f0(med((r) => r.cpu.serverOtherPct))}%), ${f1(med((r) => r.cpu.serverMsPerRequest))} ms CPU per request
-Server CPU per answered request: ${f1(med((r) => r.cpu.serverMsPerRequest))} ms, of which the JavaScript thread ${f1(med((r) => r.cpu.serverMainMsPerRequest))} ms: one JavaScript thread tops out near ${f0(1000 / med((r) => r.cpu.serverMainMsPerRequest))} requests/s of this mix, and ${RATE} requests/s need ${f1((med((r) => r.cpu.serverMsPerRequest) * RATE) / 1000)} cores for the server alone
+Server CPU (${WORKERS} process${WORKERS > 1 ? "es" : ""}): ${f0(med((r) => r.cpu.serverPct))}% of one core (JavaScript thread${WORKERS > 1 ? "s" : ""} ${f0(med((r) => r.cpu.serverMainPct))}%, other threads: argon2, GC, I/O ${f0(med((r) => r.cpu.serverOtherPct))}%), ${f1(med((r) => r.cpu.serverMsPerRequest))} ms CPU per request
+Server CPU per answered request: ${f1(med((r) => r.cpu.serverMsPerRequest))} ms, of which JavaScript threads ${f1(med((r) => r.cpu.serverMainMsPerRequest))} ms: ${WORKERS} server process${WORKERS > 1 ? "es" : ""} (WEB_CONCURRENCY) top${WORKERS > 1 ? "" : "s"} out near ${f0((WORKERS * 1000) / med((r) => r.cpu.serverMainMsPerRequest))} requests/s of this mix, and ${RATE} requests/s need ${f1((med((r) => r.cpu.serverMsPerRequest) * RATE) / 1000)} cores for the server alone
 Bench process (client + stand-in): ${f0(med((r) => r.cpu.benchPct))}% of one core; rest of the machine ${f1(med((r) => r.cpu.foreignPct))}% of all cores; steal ${f1(med((r) => r.cpu.stealPct))}%
 Client lateness p99 (how late the bench started operations) ${f1(med((r) => r.lateP99))} ms; most operations in flight ${Math.max(...rounds.map((r) => r.maxInFlight))}; requests resent after a keep-alive reset (not errors) ${keepAliveRetries}
 Whole run: ${f0((Date.now() - started) / 1000)} s`);

@@ -1,10 +1,12 @@
 // Starts the portal: `tsx server/index.ts` serves the built app, `--dev` serves through Vite.
-import { env as loadEnv } from "../app/lib/env.server.ts";
+// With WEB_CONCURRENCY=N (N > 1) a primary process forks N server processes that share the port.
+import cluster from "node:cluster";
+import { env as loadEnv, type Env } from "../app/lib/env.server.ts";
 import { createApp } from "./app.ts";
 import { startMailWorker } from "../app/lib/mail/worker.server.ts";
 import { startSyncScheduler } from "../app/lib/sync/scheduler.server.ts";
 
-let env;
+let env: Env;
 try {
   env = loadEnv();
 } catch (error) {
@@ -12,27 +14,56 @@ try {
   process.exit(1);
 }
 
-if (env.NODE_ENV === "production" && !env.SMTP_URL && !env.demo) {
-  console.warn(`SMTP_URL is not set: mail is written to ${env.OUTBOX_DIR} and not delivered to anyone.`);
+const dev = process.argv.includes("--dev");
+
+if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && !dev) {
+  superviseWorkers(env.WEB_CONCURRENCY);
+} else {
+  // Background jobs (mail, sync schedule) run in one process: every process would only add polling.
+  await serve(env, { background: cluster.isPrimary || process.env.PORTAL_WORKER === "1" });
 }
 
-const dev = process.argv.includes("--dev");
-const vite = dev
-  ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } }))
-  : undefined;
-const app = await createApp(env, { vite });
-const stopMail = startMailWorker();
-const stopSync = startSyncScheduler();
+async function serve(env: Env, options: { background: boolean }) {
+  if (env.NODE_ENV === "production" && !env.SMTP_URL && !env.demo && options.background) {
+    console.warn(`SMTP_URL is not set: mail is written to ${env.OUTBOX_DIR} and not delivered to anyone.`);
+  }
+  const vite = dev ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } })) : undefined;
+  const app = await createApp(env, { vite });
+  const stops = options.background ? [startMailWorker(), startSyncScheduler()] : [];
 
-const server = app.listen(env.PORT, () => {
-  console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
-});
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    stopMail();
-    stopSync();
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 3000).unref();
+  const server = app.listen(env.PORT, () => {
+    if (cluster.isPrimary || process.env.PORTAL_WORKER === "1") console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
   });
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      for (const stop of stops) stop();
+      server.close(() => process.exit(0));
+      setTimeout(() => process.exit(0), 3000).unref();
+    });
+  }
+}
+
+/** Keeps `count` server processes running; one that dies is replaced (it keeps its number). */
+function superviseWorkers(count: number) {
+  let stopping = false;
+  const fork = (n: number) => {
+    const worker = cluster.fork({ PORTAL_WORKER: String(n) });
+    worker.on("exit", (code, signal) => {
+      if (stopping) return;
+      console.error(`Server process ${n} stopped (${signal ?? `exit code ${code}`}); starting a new one.`);
+      setTimeout(() => fork(n), 1000);
+    });
+  };
+  for (let n = 1; n <= count; n++) fork(n);
+  console.log(`Starting ${count} server processes.`);
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+      const check = setInterval(() => Object.keys(cluster.workers ?? {}).length === 0 && process.exit(0), 100);
+      setTimeout(() => (clearInterval(check), process.exit(0)), 4000).unref();
+    });
+  }
 }

@@ -33,6 +33,8 @@ const schema = z.object({
   /** How long to wait for Microsoft before telling the user to try again later. */
   MICROSOFT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  /** Server processes sharing the port (node:cluster); one per core uses the whole machine. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Entra ID Sync runs this often for every org with a sync connection; 0 turns the schedule off. */
   SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(30),
 });
