@@ -304,8 +304,9 @@ describe("faults", () => {
     const dying = sync(integration.id, { onPage: (n) => (n === 2 ? gate.promise : undefined) });
     await until(async () => (await db.syncRun.findFirst({ where: { integrationId: integration.id } }))?.pagesDone === 1, "the first page");
 
-    // One run at a time: the second one is turned away while the lease holds.
+    // One run at a time: the second one is turned away while the lease holds, and the schedule waits.
     expect(await sync(integration.id)).toEqual({ kind: "busy" });
+    expect(await dueIntegrations(30)).toEqual([]);
     const { user: admin } = await createUser({ orgId: org.id, role: "admin" });
     const busy = await (await signedInAs(admin)).post(page.action, "/admin/sync", { intent: "sync" });
     expect(busy.status).toBe(409);
@@ -315,6 +316,8 @@ describe("faults", () => {
     // The process "dies": nobody renews its lease, which expires.
     await db.integration.update({ where: { id: integration.id }, data: { syncLockedUntil: new Date(Date.now() - 1000) } });
     expect((await (await signedInAs(admin)).get(page.loader, "/admin/sync")).data.runs[0].status).toBe("interrupted");
+    // The schedule continues it at its next tick, not an interval later.
+    expect(await dueIntegrations(30)).toEqual([integration.id]);
     expect(await sync(integration.id)).toMatchObject({ kind: "succeeded", counts: { created: 3 } });
     const runs = await db.syncRun.findMany({ where: { integrationId: integration.id }, orderBy: { startedAt: "asc" } });
     expect(runs.map((r) => [r.status, r.errorMessage])).toEqual([["failed", INTERRUPTED], ["succeeded", null]]);

@@ -45,6 +45,7 @@ describe("parseEnv", () => {
     expect(env.APP_ORIGIN).toBe("http://localhost:3000");
     expect(env.DATABASE_URL).toMatch(/^file:/);
     expect(env.SESSION_IDLE_MINUTES).toBe(30);
+    expect(env.WEB_CONCURRENCY).toBe(1);
   });
   it.each([
     [{ PORT: "eighty" }, /PORT is invalid/],
@@ -53,6 +54,9 @@ describe("parseEnv", () => {
     [{ SMTP_URL: "http://mail" }, /SMTP_URL is invalid/],
     [{ TOTP_ENCRYPTION_KEY: "short" }, /TOTP_ENCRYPTION_KEY is invalid: must be 64 hexadecimal/],
     [{ SESSION_SECRET: "short" }, /SESSION_SECRET is invalid/],
+    [{ WEB_CONCURRENCY: "0" }, /WEB_CONCURRENCY is invalid/],
+    [{ WEB_CONCURRENCY: "two" }, /WEB_CONCURRENCY is invalid/],
+    [{ WEB_CONCURRENCY: "1000" }, /WEB_CONCURRENCY is invalid/],
   ])("names the bad variable in a sentence: %j", (bad, message) => {
     expect(() => parseEnv({ ...base, ...bad })).toThrow(message);
   });

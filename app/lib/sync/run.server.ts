@@ -6,18 +6,21 @@ import { db } from "../db.server.ts";
 import { MicrosoftUnavailableError } from "../microsoft/http.server.ts";
 import { noCounts, type Counts } from "./apply.server.ts";
 import { DeltaExpiredError, GraphRefusedError, MAX_PAGE_SIZE, TokenRefusedError, type ReaderOptions } from "./graph.server.ts";
-import { acquireLease, LockLostError, newHolder, releaseLease, renewLease } from "./lock.server.ts";
+import { acquireLease, keepLeaseAlive, LockLostError, newHolder, releaseLease, renewLease } from "./lock.server.ts";
 import { GroupNotFoundError, startOver, walkScope, type Walk } from "./walk.server.ts";
 
 export type SyncTrigger = "manual" | "schedule";
 
 export type SyncOptions = Partial<Omit<ReaderOptions, "keepAlive">> & {
-  /** How long a run's lock lasts without renewal; renewed at every page and before every wait. */
+  /**
+   * How long a run's lock lasts without renewal: how long an integration stays locked after the process that
+   * ran it died. A live run renews it every third of that, at every page and before every wait.
+   */
   leaseMs?: number;
   onPage?: Walk["onPage"];
 };
 
-export const SYNC_DEFAULTS = { pageSize: MAX_PAGE_SIZE, retries: 4, backoffMs: 1000, maxRetryAfterSeconds: 120, maxThrottled: 20, leaseMs: 5 * 60_000 };
+export const SYNC_DEFAULTS = { pageSize: MAX_PAGE_SIZE, retries: 4, backoffMs: 1000, maxRetryAfterSeconds: 120, maxThrottled: 20, leaseMs: 60_000 };
 
 export type Started = { kind: "started"; runId: string; integration: Integration; holder: string; resumeLink: string | null; options: SyncOptions };
 export type NotStarted = { kind: "busy" } | { kind: "not_connected" };
@@ -79,6 +82,7 @@ export async function finishRun(started: Started): Promise<RunOutcome> {
       keepAlive: () => renewLease(db, integration.id, started.holder, o.leaseMs),
     },
   };
+  const stopHeartbeat = keepLeaseAlive(integration.id, started.holder, o.leaseMs);
   let error: unknown = null;
   let resynced = false;
   try {
@@ -112,6 +116,7 @@ export async function finishRun(started: Started): Promise<RunOutcome> {
     console.error("Entra ID Sync could not record the end of a run:", failure);
     return { kind: "failed", runId: started.runId, counts: walk.counts, error: message };
   } finally {
+    stopHeartbeat();
     await releaseLease(integration.id, started.holder).catch(() => {});
   }
 }
