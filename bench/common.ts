@@ -7,6 +7,8 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
+import { withDatabase } from "../app/lib/migrate.server.ts";
 
 export const root = path.resolve(import.meta.dirname, "..");
 
@@ -110,13 +112,13 @@ export function freePort(): Promise<number> {
 }
 
 /** The portal's environment for a bench: production mode, its own database and outbox under `tmp`, new secrets. */
-export function benchEnv(tmp: string, port: number): NodeJS.ProcessEnv {
+export function benchEnv(tmp: string, port: number, databaseUrl = `file:${path.join(tmp, "bench.db")}`): NodeJS.ProcessEnv {
   return {
     ...process.env,
     NODE_ENV: "production",
     PORT: String(port),
     APP_ORIGIN: `http://localhost:${port}`,
-    DATABASE_URL: `file:${path.join(tmp, "bench.db")}`,
+    DATABASE_URL: databaseUrl,
     SESSION_SECRET: randomBytes(32).toString("base64url"),
     TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     OUTBOX_DIR: path.join(tmp, "outbox"),
@@ -124,6 +126,55 @@ export function benchEnv(tmp: string, port: number): NodeJS.ProcessEnv {
     DEMO_MODE: "false",
     TRUST_PROXY: "false",
   };
+}
+
+export type DatabaseKind = "sqlite" | "postgres";
+
+export function databaseKind(value: string | undefined): DatabaseKind {
+  if (value === "sqlite" || value === "postgres") return value;
+  throw new Error(`--database must be sqlite or postgres, not ${value}.`);
+}
+
+const createdDatabases: { server: string; name: string }[] = [];
+
+async function onPostgres<T>(server: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: server });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A new, empty database for a bench: a file under `tmp`, or a database created on the PostgreSQL server
+ * named by BENCH_PG_URL (a URL of a database on it, e.g. …/postgres). `dropBenchDatabases` removes those.
+ */
+export async function benchDatabase(kind: DatabaseKind, tmp: string, label: string): Promise<string> {
+  if (kind === "sqlite") return `file:${path.join(tmp, `${label}.db`)}`;
+  const server = process.env.BENCH_PG_URL;
+  if (!server || !/^postgres(ql)?:\/\//.test(server)) {
+    throw new Error("--database postgres needs BENCH_PG_URL=postgresql://user@host:port/postgres, a server where the bench may create databases (npm run bench:pg starts one).");
+  }
+  const name = `bench_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${randomBytes(4).toString("hex")}`;
+  await onPostgres(server, (c) => c.query(`CREATE DATABASE "${name}"`));
+  createdDatabases.push({ server, name });
+  return withDatabase(server, name);
+}
+
+export async function dropBenchDatabases() {
+  for (const { server, name } of createdDatabases.splice(0)) {
+    await onPostgres(server, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch((error: Error) => console.error(`Could not drop the bench database ${name}: ${error.message}`));
+  }
+}
+
+/** How the database is described next to the figures. */
+export async function databaseLabel(url: string): Promise<string> {
+  if (url.startsWith("file:")) return "SQLite (better-sqlite3, WAL)";
+  const version = await onPostgres(url, (c) => c.query<{ v: string }>("SELECT current_setting('server_version') AS v").then((r) => r.rows[0]!.v));
+  const settings = await onPostgres(url, (c) => c.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')").then((r) => r.rows.map((x) => `${x.name}=${x.setting}`).join(", ")));
+  return `PostgreSQL ${version} on ${new URL(url).hostname} (${settings})`;
 }
 
 export function migrate(env: NodeJS.ProcessEnv) {

@@ -1,6 +1,6 @@
 // Sign-ins per second over HTTP against the built portal, next to raw argon2id verifies per second
 // measured in the same run on the same machine. The hash is the floor; the gap is the portal's overhead.
-// Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--build] [--cpu-prof DIR]
+// Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--database sqlite|postgres] [--build] [--cpu-prof DIR]
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -8,13 +8,15 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";
-import { benchEnv, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import { benchDatabase, benchEnv, cpuBetween, databaseKind, databaseLabel, dropBenchDatabases, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
     seconds: { type: "string", default: "10" },
     concurrency: { type: "string" },
     users: { type: "string" },
+    // postgres: a fresh database on the server BENCH_PG_URL names (npm run bench:pg starts one).
+    database: { type: "string", default: "sqlite" },
     build: { type: "boolean", default: false },
     // Writes a V8 CPU profile of the server to this folder (open it in Chrome DevTools).
     "cpu-prof": { type: "string" },
@@ -22,6 +24,7 @@ const { values: opts } = parseArgs({
 });
 const ROUNDS = positive("rounds", opts.rounds);
 const SECONDS = positive("seconds", opts.seconds);
+const DATABASE = databaseKind(opts.database);
 const PASSWORD = "bench-password-123";
 const PROBE = [1, 2, 4, 8];
 
@@ -186,10 +189,11 @@ async function main() {
 
   const port = await freePort();
   const origin = `http://localhost:${port}`;
-  const env = benchEnv(tmp, port);
+  const env = benchEnv(tmp, port, await benchDatabase(DATABASE, tmp, "login"));
   Object.assign(process.env, env); // the seeding below imports app modules, which read the same variables
   migrate(env);
 
+  console.log(`Database: ${await databaseLabel(env.DATABASE_URL!)}`);
   const { hashPassword } = await import("../app/lib/passwords.server.ts");
   const hash = await hashPassword(PASSWORD); // the app's own parameters, so a verify costs what it costs at sign-in
 
@@ -270,6 +274,7 @@ async function main() {
   const row = (name: string, key: keyof Round["lat"]) => `  ${name.padEnd(30)} ${f1(med((r) => r.lat[key][0])).padStart(8)} ${f1(med((r) => r.lat[key][1])).padStart(8)}`;
   console.log(`
 Machine: ${machine()}
+Database: ${await databaseLabel(env.DATABASE_URL!)}
 Medians of ${ROUNDS} rounds of ${SECONDS} s, ${concurrency} in flight:
   raw argon2id verifies/s        ${f1(med((r) => r.raw))}
   HTTP sign-ins/s                ${f1(med((r) => r.http))}
@@ -297,4 +302,8 @@ main()
     if (server.output.trim()) console.error(`The server's last output:\n${server.output.trim()}`);
     process.exitCode = 1;
   })
-  .finally(() => process.exit()); // keep-alive sockets would hold the process open
+  .finally(async () => {
+    server.kill();
+    await dropBenchDatabases();
+    process.exit(); // keep-alive sockets would hold the process open
+  });

@@ -1,5 +1,5 @@
 // Entra ID Sync at scale. The stand-in (in this process) serves a synthetic tenant of --users users in
-// Graph-sized pages; a child process runs the app's own sync against it on a fresh SQLite database, so
+// Graph-sized pages; a child process runs the app's own sync against it on a fresh database (SQLite, or PostgreSQL with --database postgres), so
 // the child's peak RSS is the sync's alone. Measures the first full sync, then incremental runs of
 // --changes changes each (updates, disables, soft deletes, new users).
 //
@@ -8,7 +8,7 @@
 // process therefore runs with the limit V8 picks on a machine with 1 GB of memory (--heap-mb 256), and one
 // more full round runs with this machine's default, for comparison.
 // Usage: npx tsx bench/sync.ts [--users 100000] [--rounds 1] [--changes 1000] [--incremental-rounds 3]
-//                              [--heap-mb 256] [--cpu-prof DIR]
+//                              [--heap-mb 256] [--database sqlite|postgres] [--cpu-prof DIR]
 // Targets: full sync of 100k users ≤ 60 s with peak RSS ≤ 300 MB; incremental 1k changes ≤ 3 s.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
+import { benchDatabase, databaseKind, databaseLabel, dropBenchDatabases } from "./common.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const TENANT = { id: "b3c4d5e6-0000-4000-8000-00000000be4c", displayName: "Bench Tenant", domain: "bench.example" };
@@ -30,6 +31,8 @@ const { values: opts } = parseArgs({
     "heap-mb": { type: "string", default: "256" },
     // Writes a V8 CPU profile of each syncing process to this folder (open it in Chrome DevTools).
     "cpu-prof": { type: "string" },
+    // postgres: fresh databases on the server BENCH_PG_URL names (npm run bench:pg starts one).
+    database: { type: "string", default: "sqlite" },
     // Internal: what a child process does ("seed" or "sync").
     child: { type: "string" },
     integration: { type: "string" },
@@ -117,10 +120,11 @@ async function main() {
   const { startStandin } = await import("../test/entra/server.ts");
   const { STANDIN_APP, syntheticTenant } = await import("../test/entra/fixture.ts");
   const standin = await startStandin({ certDir: path.join(tmp, "cert"), fixture: { app: STANDIN_APP, tenants: [syntheticTenant({ ...TENANT, users })] } });
-  const env = (db: string): NodeJS.ProcessEnv => ({
+  const kind = databaseKind(opts.database);
+  const env = (databaseUrl: string): NodeJS.ProcessEnv => ({
     ...process.env,
     NODE_ENV: "production",
-    DATABASE_URL: `file:${db}`,
+    DATABASE_URL: databaseUrl,
     SESSION_SECRET: randomBytes(32).toString("base64url"),
     TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     OUTBOX_DIR: path.join(tmp, "outbox"),
@@ -139,12 +143,14 @@ async function main() {
     if (result.outcome.kind !== "succeeded" || wrong.length) throw new Error(`The sync did not do what was expected: ${JSON.stringify(result.outcome)} (expected ${JSON.stringify(expect)})`);
     return result;
   };
+  let database = "";
   /** A fresh database and directory, and the first full sync of the tenant. */
   const fullRound = async (label: string, heap: number) => {
     standin.reset();
-    const db = path.join(tmp, `bench-${label}.db`);
-    await deployMigrations(`file:${db}`);
-    const e = env(db);
+    const url = await benchDatabase(kind, tmp, `sync-${label}`);
+    await deployMigrations(url);
+    if (!database) console.log(`Database: ${(database = await databaseLabel(url))}`);
+    const e = env(url);
     const { integrationId } = (await runChild(e, ["--child", "seed"])) as { integrationId: string };
     const result = await sync(e, integrationId, { created: users, errors: 0 }, heap);
     console.log(`full round ${label} (${heapLabel(heap)}): ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages, ${JSON.stringify(result.outcome.counts)}`);
@@ -184,6 +190,7 @@ async function main() {
   const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
   console.log(`
 Machine: ${machine()}
+Database: ${database}
 The syncing process: ${heapLabel(heapMb)}${heapMb === 256 ? " (what V8 picks on a machine with 1 GB of memory)" : ""}
 Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (target ≤ 60 s: ${verdict(fullSeconds <= 60)})
 Peak RSS of the syncing process (max)       ${f1(fullRss)} MB (target ≤ 300 MB: ${verdict(fullRss <= 300)})
@@ -201,5 +208,8 @@ if (opts.child) {
       console.error((error as Error).message);
       process.exitCode = 1;
     })
-    .finally(() => process.exit());
+    .finally(async () => {
+      await dropBenchDatabases();
+      process.exit();
+    });
 }

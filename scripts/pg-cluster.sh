@@ -29,8 +29,11 @@ pg_cluster_start() {
   port="$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
   "${as[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$PG_DIR/initdb.log"
   # Durability is not wanted for throwaway test data; these make CREATE DATABASE and commits cheap.
+  # PG_CLUSTER_DURABLE=1 (the benchmarks) keeps PostgreSQL's defaults, as a production server has them.
+  local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_CLUSTER_DURABLE:-}" = 1 ] && fast=""
   "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -s start \
-    -o "-h 127.0.0.1 -p $port -k $PG_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    -o "-h 127.0.0.1 -p $port -k $PG_DIR $fast -c max_connections=300"
   export TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
   PG_AS=("${as[@]}")
   echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on $TEST_PG_URL"
