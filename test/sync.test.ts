@@ -298,6 +298,19 @@ describe("faults", () => {
     expect(await db.auditEvent.findFirst({ where: { action: "sync.run.started", targetId: second.id } })).toMatchObject({ detail: expect.stringContaining('"resumed":true') });
   });
 
+  it("keeps its lock for as long as it lives, however long a page takes", async () => {
+    const { integration } = await syncedOrg();
+    const reached = deferred();
+    const gate = deferred();
+    const slow = sync(integration.id, { leaseMs: 300, onPage: (n) => (n === 1 ? (reached.release(), gate.promise) : undefined) });
+    await reached.promise;
+    // Several leases long: the heartbeat renews it; a dead process's would have expired.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await sync(integration.id)).toEqual({ kind: "busy" });
+    gate.release();
+    expect(await slow).toMatchObject({ kind: "succeeded", counts: { created: 5 } });
+  });
+
   it("resumes consistently after a run died midway (its lease expired), and the dead run can no longer write", async () => {
     const { org, integration } = await syncedOrg();
     const gate = deferred();

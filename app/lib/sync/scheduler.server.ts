@@ -22,7 +22,7 @@ export async function dueIntegrations(intervalMinutes: number, now = new Date())
   const cutoff = now.getTime() - intervalMinutes * 60_000;
   const due = (c: (typeof connections)[number]) => {
     const last = c.syncRuns[0];
-    return !last || last.startedAt.getTime() <= cutoff;
+    return !last || last.startedAt.getTime() <= cutoff || (last.status === "running" && !leaseHeld(c, now));
   };
   return connections.filter(due).map((c) => c.id);
 }
