@@ -4,8 +4,20 @@ import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
+import { RETRY_AFTER_SECONDS } from "./lib/db-errors.server.ts";
 
 const ABORT_DELAY = 5_000;
+
+// A 503 (the database or Microsoft unavailable) always says when to try again, on pages and on the data
+// requests that client-side navigation makes.
+function sayWhenToRetry(status: number, headers: Headers) {
+  if (status === 503 && !headers.has("Retry-After")) headers.set("Retry-After", String(RETRY_AFTER_SECONDS));
+}
+
+export function handleDataRequest(response: Response) {
+  sayWhenToRetry(response.status, response.headers);
+  return response;
+}
 
 export default function handleRequest(request: Request, responseStatusCode: number, responseHeaders: Headers, remixContext: EntryContext, loadContext: AppLoadContext) {
   const nonce = loadContext.cspNonce;
@@ -20,6 +32,7 @@ export default function handleRequest(request: Request, responseStatusCode: numb
         shellRendered = true;
         const body = new PassThrough();
         responseHeaders.set("Content-Type", "text/html; charset=utf-8");
+        sayWhenToRetry(responseStatusCode, responseHeaders);
         body.on("end", () => clearTimeout(timer));
         resolve(new Response(createReadableStreamFromReadable(body), { headers: responseHeaders, status: responseStatusCode }));
         pipe(body);

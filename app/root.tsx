@@ -1,6 +1,6 @@
 import type { LinksFunction, LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
-import { isRouteErrorResponse, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import { isRouteErrorResponse, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData, useLocation, useRouteError, useRouteLoaderData } from "@remix-run/react";
 import stylesHref from "./styles.css?url";
 import { readFlash } from "./lib/flash.server.ts";
 
@@ -48,6 +48,20 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError();
+  const { pathname, search } = useLocation();
+  if (isRouteErrorResponse(error) && error.status === 503) {
+    // The database is unavailable (server/database-outage.ts); the sentence says whether a sent form was lost.
+    return (
+      <main className="narrow">
+        <h1>The portal cannot reach its database</h1>
+        <p>{String(error.data)}</p>
+        <p>
+          {/* A whole new page load, so that it works the same with and without JavaScript. */}
+          <a href={pathname + search}>Try again</a>
+        </p>
+      </main>
+    );
+  }
   const notFound = isRouteErrorResponse(error) && error.status === 404;
   return (
     <main className="narrow">

@@ -1,4 +1,5 @@
-// The HTTP server around the Remix app: client address, security headers, the cross-site POST check.
+// The HTTP server around the Remix app: client address, security headers, the cross-site POST check,
+// a 503 page when the database is unavailable.
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -8,6 +9,7 @@ import type { ServerBuild } from "@remix-run/node";
 import type { ViteDevServer } from "vite";
 import { isCrossSiteRequest } from "../app/lib/security.server.ts";
 import type { Env } from "../app/lib/env.server.ts";
+import { answerDatabaseOutages } from "./database-outage.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
@@ -54,7 +56,7 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   if (options.vite) {
     app.use(options.vite.middlewares);
     const vite = options.vite;
-    build = () => vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
+    build = () => (vite.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>).then(answerDatabaseOutages);
   } else {
     const buildDir = path.resolve("build");
     app.use("/assets", express.static(path.join(buildDir, "client/assets"), { immutable: true, maxAge: "1y" }));
@@ -69,7 +71,7 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
     const publicEntries = new Set(readdirSync(clientDir).filter((name) => name !== "assets"));
     const servePublic = express.static(clientDir, { maxAge: "1h" });
     app.use((req, res, next) => (publicEntries.has(req.path.split("/")[1] ?? "") ? servePublic(req, res, next) : next()));
-    build = (await import(path.join(buildDir, "server/index.js"))) as ServerBuild;
+    build = answerDatabaseOutages((await import(path.join(buildDir, "server/index.js"))) as ServerBuild);
   }
 
   app.all(

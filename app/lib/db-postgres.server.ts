@@ -9,6 +9,8 @@ export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
 
 export function createPostgresClient(url: string): PrismaClient {
   const poolSize = Number(new URL(url).searchParams.get("connection_limit")) || 10;
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
+  // pg waits forever for a connection by default; 5 s is Prisma 6's connect_timeout. It also bounds the wait for
+  // a free pool client, so an unreachable or swamped database gives the 503 page instead of a hung request.
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
   return new PostgresClient({ adapter }) as unknown as PrismaClient;
 }

@@ -8,7 +8,8 @@ function createClient() {
   const url = env().DATABASE_URL;
   if (isPostgresUrl(url)) return createPostgresClient(url);
   if (!url.startsWith("file:")) throw new Error("The environment variable DATABASE_URL is invalid: it must start with file: (SQLite) or postgresql://.");
-  const adapter = tuned(new PrismaBetterSqlite3({ url, timeout: 5000 }));
+  // better-sqlite3 waits for another connection's lock synchronously: the whole process waits meanwhile.
+  const adapter = tuned(new PrismaBetterSqlite3({ url, timeout: env().SQLITE_BUSY_TIMEOUT_MS }));
   return new PrismaClient({ adapter });
 }
 
@@ -20,11 +21,17 @@ function tuned(factory: PrismaBetterSqlite3): PrismaBetterSqlite3 {
     // The adapter keeps its better-sqlite3 connection in `client` and does not expose it otherwise.
     const sqlite = (adapter as unknown as { client?: unknown }).client;
     if (!(sqlite instanceof Database)) throw new Error("The SQLite adapter no longer exposes its connection: update db.server.ts.");
-    // WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
-    sqlite.pragma("journal_mode = WAL");
-    // Syncs at checkpoints rather than at every commit. In WAL mode this never corrupts the file; a power cut
-    // (not a crash of the app) can lose the last commits. Explicit, so it does not hang on the driver's build.
-    sqlite.pragma("synchronous = NORMAL");
+    try {
+      // WAL lets readers run beside the single writer; busy_timeout queues writers instead of failing.
+      sqlite.pragma("journal_mode = WAL");
+      // Syncs at checkpoints rather than at every commit. In WAL mode this never corrupts the file; a power cut
+      // (not a crash of the app) can lose the last commits. Explicit, so it does not hang on the driver's build.
+      sqlite.pragma("synchronous = NORMAL");
+    } catch (error) {
+      // Locked by another process: Prisma opens a new connection at the next query, so this one must not stay open.
+      sqlite.close();
+      throw error;
+    }
     reusePreparedStatements(sqlite);
     return adapter;
   };
@@ -92,3 +99,12 @@ const globalForDb = globalThis as unknown as { portalDb?: ReturnType<typeof crea
 export const db = (globalForDb.portalDb ??= createClient());
 
 export type Db = typeof db;
+
+/**
+ * Throws when the database cannot take queries now (/healthz). On SQLite it asks for the write lock, without
+ * writing: another process holding it blocks every sign-in while reads still answer.
+ */
+export async function checkDatabase() {
+  if (isPostgresUrl(env().DATABASE_URL)) await db.$queryRaw`SELECT 1`;
+  else await db.$executeRaw`UPDATE "_prisma_migrations" SET "id" = "id" WHERE 0`;
+}

@@ -14,6 +14,8 @@ const schema = z.object({
     .string()
     .regex(/^(file:|postgres(ql)?:\/\/)/, "must start with file: (SQLite) or postgresql://")
     .default("file:./data/portal.db"),
+  /** SQLite: how long a query waits for another connection's lock before the request gets the 503 page. */
+  SQLITE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   APP_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   TOTP_ENCRYPTION_KEY: z

@@ -1,10 +1,11 @@
-import { db } from "~/lib/db.server.ts";
+import { checkDatabase } from "~/lib/db.server.ts";
 
 export async function loader() {
+  const headers = { "Content-Type": "text/plain", "Cache-Control": "no-store" };
   try {
-    await db.$queryRaw`SELECT 1`;
-    return new Response("ok", { headers: { "Content-Type": "text/plain", "Cache-Control": "no-store" } });
+    await checkDatabase();
+    return new Response("ok", { headers });
   } catch {
-    return new Response("database unavailable", { status: 503, headers: { "Content-Type": "text/plain", "Cache-Control": "no-store" } });
+    return new Response("database unavailable", { status: 503, headers });
   }
 }
