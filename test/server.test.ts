@@ -65,8 +65,10 @@ describe("WEB_CONCURRENCY=2", () => {
     await signIn(portal, jar, user.email!, secret);
     const [first, second] = childPids(portal.server!.pid);
     process.kill(first!, "SIGKILL");
-    // Connections the dead process held are reset (a browser opens a new one and retries); new ones reach
-    // the survivor at once. The session lives in the database, not in the process that made it.
+    // Connections the dead process held are reset (a browser opens a new one and retries). Once the primary
+    // has noticed (it says so), new ones reach the survivor: the session lives in the database, not in the
+    // process that made it. (A connection handed over in between is lost: clients time out and retry.)
+    await waitFor("the primary to notice", async () => portal.server!.output.includes("stopped (SIGKILL)"), 10_000, portal.server);
     http.globalAgent.destroy();
     for (let i = 0; i < 4; i++) expect((await portal.request("GET", "/settings", undefined, jar.header)).status).toBe(200);
     const replaced = await waitFor("a new server process", async () => {

@@ -33,9 +33,48 @@ function tuned(factory: PrismaBetterSqlite3): PrismaBetterSqlite3 {
       throw error;
     }
     reusePreparedStatements(sqlite);
-    return adapter;
+    return outsideTransactions(adapter);
   };
   return factory;
+}
+
+type SqliteAdapter = Awaited<ReturnType<PrismaBetterSqlite3["connect"]>>;
+
+/**
+ * The adapter runs everything on its one connection, and serializes transactions, but not the statements
+ * made outside them: one of those, made while another request's transaction is open (a sync page, a
+ * settings change), would run inside it, see its uncommitted rows and be rolled back with it. Here they
+ * wait for the open transaction to end instead (test/transactions.test.ts).
+ */
+export function outsideTransactions(adapter: SqliteAdapter): SqliteAdapter {
+  let open: Promise<void> | null = null;
+  const startTransaction = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = async (isolationLevel) => {
+    // Resolves once the previous transaction ended: the adapter's own lock.
+    const tx = await startTransaction(isolationLevel);
+    let ended!: () => void;
+    open = new Promise<void>((resolve) => (ended = resolve));
+    const end = () => {
+      open = null;
+      ended();
+    };
+    const commit = tx.commit.bind(tx);
+    const rollback = tx.rollback.bind(tx);
+    tx.commit = () => commit().finally(end);
+    tx.rollback = () => rollback().finally(end);
+    return tx;
+  };
+  const queryRaw = adapter.queryRaw.bind(adapter);
+  const executeRaw = adapter.executeRaw.bind(adapter);
+  adapter.queryRaw = async (query) => {
+    while (open) await open;
+    return queryRaw(query);
+  };
+  adapter.executeRaw = async (query) => {
+    while (open) await open;
+    return executeRaw(query);
+  };
+  return adapter;
 }
 
 type Args = unknown[];
