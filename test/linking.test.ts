@@ -1,6 +1,6 @@
 // The linking model against the stand-in: the prompt after password + TOTP, linking, signing in with
 // Microsoft, the callback's checks failing closed, unlinking, admin revoke, and Microsoft outages.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { verifyIdToken } from "~/lib/microsoft/signin.server.ts";
 import { resetMicrosoftClients } from "~/lib/microsoft/config.server.ts";
@@ -448,5 +448,31 @@ describe("admin revoke", () => {
     const r = await (await signedInAs(admin)).post(users.action, "/admin/users", form as Record<string, string>);
     expect(r.status).toBe(400);
     expect(await db.microsoftLink.count()).toBe(1);
+  });
+});
+
+describe("createLink when two requests race", () => {
+  const identity = { tenantId: CONTOSO.id, objectId: ALEX.oid, name: "Alex", upn: ALEX.userPrincipalName, email: null };
+
+  it("links one user and tells the other the account is taken", async () => {
+    const { createLink } = await import("~/lib/links.server.ts");
+    const org = await ssoOrg();
+    const [a, b] = [await createUser({ orgId: org.id }), await createUser({ orgId: org.id })];
+    const results = await Promise.all([createLink(a.user, identity, "203.0.113.7"), createLink(b.user, identity, "203.0.113.7")]);
+    expect(results.map((r) => (r.ok ? "ok" : r.reason)).sort()).toEqual(["ok", "taken"]);
+    expect(await db.microsoftLink.count()).toBe(1);
+  });
+
+  it("does not call a database failure 'taken'", async () => {
+    const { createLink } = await import("~/lib/links.server.ts");
+    const org = await ssoOrg();
+    const { user } = await createUser({ orgId: org.id });
+    const create = vi.spyOn(db.microsoftLink, "create").mockRejectedValueOnce(Object.assign(new Error("database is locked"), { code: "P1008" }));
+    try {
+      await expect(createLink(user, identity, "203.0.113.7")).rejects.toThrow("database is locked");
+    } finally {
+      create.mockRestore();
+    }
+    expect(await db.microsoftLink.count()).toBe(0);
   });
 });

@@ -58,3 +58,8 @@ export function databaseUnavailableResponse(request: Request): Response {
     headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": String(RETRY_AFTER_SECONDS), "Cache-Control": "no-store" },
   });
 }
+
+/** A unique index refused the row (Prisma's P2002): someone else has it already. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+}

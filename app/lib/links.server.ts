@@ -2,6 +2,7 @@
 // Keyed on (tid, oid) only; the UPN and name are kept for display.
 import type { User } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
+import { isUniqueViolation } from "./db-errors.server.ts";
 import { audit } from "./audit.server.ts";
 import type { VerifiedIdentity } from "./microsoft/signin.server.ts";
 
@@ -30,9 +31,10 @@ export async function createLink(user: User, identity: VerifiedIdentity, address
     await db.microsoftLink.create({
       data: { userId: user.id, integrationId: integration.id, tenantId: identity.tenantId, objectId: identity.objectId, displayName: identity.name, upn: identity.upn ?? identity.email },
     });
-  } catch {
+  } catch (error) {
     // The unique (tid, oid) index lost a race with another request: the identity is taken.
-    return { ok: false, reason: "taken" };
+    if (isUniqueViolation(error)) return { ok: false, reason: "taken" };
+    throw error;
   }
   await db.user.update({ where: { id: user.id }, data: { linkPrompt: "ask" } });
   await audit({ ...base, action: "link.created" });

@@ -2,6 +2,7 @@
 // Every rejection is an InputError whose message is one sentence a person can act on.
 import { z } from "zod";
 import { db } from "./db.server.ts";
+import { isUniqueViolation } from "./db-errors.server.ts";
 import { audit } from "./audit.server.ts";
 import { parseIdentifier } from "./identifier.ts";
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from "./passwords.server.ts";
@@ -55,10 +56,6 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const result = schema.safeParse(input);
   if (!result.success) throw new InputError(result.error.issues[0]?.message ?? "The input is not valid.");
   return result.data;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
 }
 
 export async function createOrganization(input: OrganizationInput, actorId?: string) {

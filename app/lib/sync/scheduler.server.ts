@@ -3,6 +3,7 @@
 // running it died midway; the lock lets one instance run it, so N instances still sync each tenant about once
 // per interval.
 import { db } from "../db.server.ts";
+import { isDatabaseUnavailable } from "../db-errors.server.ts";
 import { env } from "../env.server.ts";
 import { leaseHeld } from "./lock.server.ts";
 import { runSync } from "./run.server.ts";
@@ -42,7 +43,8 @@ export function startSyncScheduler(intervalMinutes = env().SYNC_INTERVAL_MINUTES
     try {
       await runDueSyncs(intervalMinutes);
     } catch (error) {
-      console.error("Entra ID Sync schedule:", error);
+      if (isDatabaseUnavailable(error)) console.warn(`Entra ID Sync schedule: the database is unavailable (${(error as Error).message.trim().split("\n").at(-1)}); trying again at the next tick.`);
+      else console.error("Entra ID Sync schedule:", error);
     } finally {
       busy = false;
     }
