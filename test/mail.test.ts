@@ -12,6 +12,7 @@ import { outboxPageEnabled, smtpTransport, type MailTransport } from "~/lib/mail
 import { deliverDueMail, kickMailWorker, retryDelayMs, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { loader as outboxListLoader } from "~/routes/dev.outbox.tsx";
 import { loader as outboxMessageLoader } from "~/routes/dev.outbox_.$id.tsx";
+import { ADDRESS, createOrg, createUser } from "./helpers.ts";
 
 const samples: EmailProps = {
   "password-reset": { name: "Ada Lovelace", resetUrl: "http://localhost:3000/reset-password?token=reset-abc&x=1", expiresMinutes: 30 },
@@ -216,6 +217,49 @@ describe("delivery over SMTP", () => {
       expect(await db.outgoingMail.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "sent", attempts: 1, lastError: null });
     } finally {
       await smtp.close();
+    }
+  });
+
+  it("keeps every invitation and reset sent while the server is down, and delivers each once when it is back", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { requestPasswordReset } = await import("~/lib/password-reset.server.ts");
+    const { inviteNewUser } = await import("~/lib/invitations.server.ts");
+    const down = await startSmtp();
+    const port = down.port;
+    await down.close();
+    const transport = smtpTransport(`smtp://127.0.0.1:${port}`);
+
+    const org = await createOrg("Contoso");
+    const { user: admin } = await createUser({ orgId: org.id, role: "admin" });
+    for (const i of [1, 2, 3]) {
+      const { user } = await createUser({ orgId: org.id, email: `reset${i}@example.test` });
+      await requestPasswordReset(user.email!, ADDRESS);
+    }
+    for (const i of [1, 2]) {
+      const invited = await inviteNewUser({ userId: admin.id, user: admin }, { email: `new${i}@example.test`, name: `New User ${i}`, role: "member" }, ADDRESS);
+      expect(invited.ok).toBe(true);
+    }
+    const now = new Date();
+    expect(await deliverDueMail(now, transport)).toEqual({ sent: 0, failed: 5 });
+    expect(await db.outgoingMail.count({ where: { status: "pending", attempts: 1 } })).toBe(5);
+
+    const received: ParsedMail[] = [];
+    const up = await startSmtp(port, received);
+    try {
+      const later = new Date(now.getTime() + retryDelayMs(1) + 1000);
+      expect(await deliverDueMail(later, transport)).toEqual({ sent: 5, failed: 0 });
+      expect(await deliverDueMail(new Date(later.getTime() + 24 * 60 * 60_000), transport)).toEqual({ sent: 0, failed: 0 });
+      const got = received.map((m) => `${m.subject} → ${(Array.isArray(m.to) ? m.to[0] : m.to)?.text}`).sort();
+      expect(got).toEqual([
+        "Reset your password → reset1@example.test",
+        "Reset your password → reset2@example.test",
+        "Reset your password → reset3@example.test",
+        "You're invited to Contoso → new1@example.test",
+        "You're invited to Contoso → new2@example.test",
+      ]);
+      expect(await db.outgoingMail.count({ where: { status: "sent" } })).toBe(5);
+    } finally {
+      await up.close();
     }
   });
 
