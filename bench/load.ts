@@ -527,6 +527,13 @@ async function main() {
     const count = med((r) => r.samples.filter((s) => kinds.includes(s.kind)).length) / SECONDS;
     return `  ${name.padEnd(42)} ${f1(count).padStart(7)} ${f1(med((r) => latency(r, kinds)[0])).padStart(8)} ${f1(med((r) => latency(r, kinds)[1])).padStart(8)} ${String(errs).padStart(7)}`;
   };
+  /** Where this mix tops out: the JavaScript threads' share, or all cores (server and load generator) together. */
+  const capacity = () => {
+    const jsBound = (WORKERS * 1000) / med((r) => r.cpu.serverMainMsPerRequest);
+    const cpuBound = (os.cpus().length * 1000 * RATE) / (RATE * med((r) => r.cpu.serverMsPerRequest) + 10 * med((r) => r.cpu.benchPct));
+    const which = jsBound < cpuBound ? `the JavaScript thread${WORKERS > 1 ? "s" : ""} of ${WORKERS} process${WORKERS > 1 ? "es" : ""}` : `the ${os.cpus().length} cores (server and this bench)`;
+    return `this mix tops out near ${f0(Math.min(jsBound, cpuBound))} requests/s, bound by ${which}`;
+  };
   console.log(`
 Machine: ${machine()}
 Open loop: requests start on a fixed schedule (${RATE}/s), not when earlier ones finish; a request's latency runs
@@ -547,7 +554,7 @@ ${row("all app requests", KINDS.map((k) => k.kind), errors - errorsOf("standin")
   operations unfinished after the drain / other                              ${String(errorsOf("unfinished") + errorsOf("other")).padStart(7)}
 
 Server CPU (${WORKERS} process${WORKERS > 1 ? "es" : ""}): ${f0(med((r) => r.cpu.serverPct))}% of one core (JavaScript thread${WORKERS > 1 ? "s" : ""} ${f0(med((r) => r.cpu.serverMainPct))}%, other threads: argon2, GC, I/O ${f0(med((r) => r.cpu.serverOtherPct))}%), ${f1(med((r) => r.cpu.serverMsPerRequest))} ms CPU per request
-Server CPU per answered request: ${f1(med((r) => r.cpu.serverMsPerRequest))} ms, of which JavaScript threads ${f1(med((r) => r.cpu.serverMainMsPerRequest))} ms: ${WORKERS} server process${WORKERS > 1 ? "es" : ""} (WEB_CONCURRENCY) top${WORKERS > 1 ? "" : "s"} out near ${f0((WORKERS * 1000) / med((r) => r.cpu.serverMainMsPerRequest))} requests/s of this mix, and ${RATE} requests/s need ${f1((med((r) => r.cpu.serverMsPerRequest) * RATE) / 1000)} cores for the server alone
+Server CPU per answered request: ${f1(med((r) => r.cpu.serverMsPerRequest))} ms, of which JavaScript threads ${f1(med((r) => r.cpu.serverMainMsPerRequest))} ms: ${capacity()}, and ${RATE} requests/s need ${f1((med((r) => r.cpu.serverMsPerRequest) * RATE) / 1000)} cores for the server alone
 Bench process (client + stand-in): ${f0(med((r) => r.cpu.benchPct))}% of one core; rest of the machine ${f1(med((r) => r.cpu.foreignPct))}% of all cores; steal ${f1(med((r) => r.cpu.stealPct))}%
 Client lateness p99 (how late the bench started operations) ${f1(med((r) => r.lateP99))} ms; most operations in flight ${Math.max(...rounds.map((r) => r.maxInFlight))}; requests resent after a keep-alive reset (not errors) ${keepAliveRetries}
 Whole run: ${f0((Date.now() - started) / 1000)} s`);
