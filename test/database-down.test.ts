@@ -3,7 +3,6 @@
 // and without JavaScript; /healthz answers 503; nothing in the database changes; mail delivery fails and
 // retries later; once the database is back the same server process answers normally, without a restart.
 // Starts the built server (test/processes.ts; scripts/test-all.sh builds before Vitest).
-import http from "node:http";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Prisma } from "~/generated/prisma/client.ts";
@@ -12,7 +11,7 @@ import { databaseUnavailableResponse, isDatabaseUnavailable } from "~/lib/db-err
 import { kickMailWorker, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { createUser, PASSWORD, signedInAs, totpCode } from "./helpers.ts";
 import { usePostgres } from "./pg.ts";
-import { appEnv, ensureBuild, freePort, Instance, Jar } from "./processes.ts";
+import { appEnv, ensureBuild, freePort, Instance, Jar, send as sendRequest, type Reply } from "./processes.ts";
 
 // Before the database is first opened: SQLite gives up on a lock after 300 ms instead of 5 s, and on
 // PostgreSQL this process reaches the database through the proxy too, so that the outage reaches its queries.
@@ -57,34 +56,9 @@ const outage = proxy ? cutPostgres(proxy) : lockedSqlite();
 afterEach(() => outage.end());
 afterAll(() => proxy?.cut());
 
-type Reply = { status: number; headers: http.IncomingHttpHeaders; location: string; cookies: string[]; body: string };
-
-/** A request as a browser sends it, to the server's address with the public origin's Host. */
-function send(port: number, method: "GET" | "POST", path: string, options: { form?: Record<string, string>; cookie?: string } = {}): Promise<Reply> {
-  const origin = process.env.APP_ORIGIN!;
-  const body = options.form ? new URLSearchParams(options.form).toString() : "";
-  const headers: http.OutgoingHttpHeaders = { Host: new URL(origin).host, Accept: "text/html" };
-  if (options.form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: origin });
-  if (options.cookie) headers.Cookie = options.cookie;
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          location: res.headers.location ?? "",
-          cookies: (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!),
-          body: Buffer.concat(chunks).toString("utf8"),
-        }),
-      );
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+/** A request as a browser sends it, asking for a page. */
+const send = (port: number, method: "GET" | "POST", path: string, options: { form?: Record<string, string>; cookie?: string } = {}) =>
+  sendRequest(port, method, path, { ...options, accept: "text/html" });
 
 const NOT_SAVED = "The portal cannot reach its database right now, so the form you sent was not saved.";
 const NOT_SHOWN = "The portal cannot reach its database right now, so it cannot show this page.";

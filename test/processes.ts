@@ -82,9 +82,37 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
   }
 }
 
-export type Reply = { status: number; location: string; cookies: string[]; body: string };
+export type Reply = { status: number; headers: http.IncomingHttpHeaders; location: string; cookies: string[]; body: string };
 
-/** One app instance: the built server on its own port, reached by address with the public origin's Host. */
+/** A request as a browser sends it: to the server's address, with the public origin's Host (and Origin on a form). */
+export function send(port: number, method: "GET" | "POST", pathname: string, options: { form?: Record<string, string>; cookie?: string; accept?: string } = {}): Promise<Reply> {
+  const origin = process.env.APP_ORIGIN!;
+  const body = options.form ? new URLSearchParams(options.form).toString() : "";
+  const headers: http.OutgoingHttpHeaders = { Host: new URL(origin).host, "User-Agent": "test/processes.ts" };
+  if (options.accept) headers.Accept = options.accept;
+  if (options.form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: origin });
+  if (options.cookie) headers.Cookie = options.cookie;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: pathname, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          location: res.headers.location ?? "",
+          cookies: (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!),
+          body: Buffer.concat(chunks).toString("utf8"),
+        }),
+      );
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** One app instance: the built server on its own port. */
 export class Instance {
   server?: NodeProcess;
   constructor(readonly port: number) {}
@@ -101,28 +129,7 @@ export class Instance {
   kill = () => this.server?.kill();
 
   request(method: "GET" | "POST", pathname: string, form?: Record<string, string>, cookie = ""): Promise<Reply> {
-    const origin = process.env.APP_ORIGIN!;
-    const body = form ? new URLSearchParams(form).toString() : "";
-    const headers: http.OutgoingHttpHeaders = { Host: new URL(origin).host, "User-Agent": "test/processes.ts" };
-    if (form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: origin });
-    if (cookie) headers.Cookie = cookie;
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port: this.port, path: pathname, method, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            location: res.headers.location ?? "",
-            cookies: (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!),
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      });
-      req.on("error", reject);
-      req.end(body);
-    });
+    return send(this.port, method, pathname, { form, cookie });
   }
 }
 

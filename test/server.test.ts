@@ -4,15 +4,11 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "./helpers.ts";
-import { appEnv, ensureBuild, freePort, Instance, Jar, signIn, waitFor } from "./processes.ts";
+import { appEnv, ensureBuild, freePort, Instance, Jar, send, signIn, waitFor } from "./processes.ts";
 
 const production = () => appEnv({ NODE_ENV: "production", SMTP_URL: "", DEMO_MODE: "false", TRUST_PROXY: "false", SYNC_INTERVAL_MINUTES: "0" });
 
-function headersOf(port: number, pathname: string): Promise<http.IncomingHttpHeaders> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path: pathname, headers: { Host: "localhost" } }, (res) => (res.resume(), resolve(res.headers))).on("error", reject);
-  });
-}
+const headersOf = async (port: number, pathname: string) => (await send(port, "GET", pathname)).headers;
 
 function childPids(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
