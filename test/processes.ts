@@ -3,10 +3,11 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { expect } from "vitest";
 import { PASSWORD, totpCode } from "./helpers.ts";
+
+export { freePort } from "../bench/common.ts";
 
 export const root = path.resolve(import.meta.dirname, "..");
 
@@ -157,14 +158,4 @@ export async function signIn(on: Instance, jar: Jar, email: string, secret: stri
   const totp = jar.store(await on.request("POST", "/login/totp", { code: await totpCode(secret) }, jar.header));
   expect(totp.status, totp.body.slice(0, 500)).toBe(302);
   expect(totp.location).not.toMatch(/^\/login/);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
