@@ -11,6 +11,9 @@ export function createPostgresClient(url: string): PrismaClient {
   const poolSize = Number(new URL(url).searchParams.get("connection_limit")) || 10;
   // pg waits forever for a connection by default; 5 s is Prisma 6's connect_timeout. It also bounds the wait for
   // a free pool client, so an unreachable or swamped database gives the 503 page instead of a hung request.
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  // TCP keep-alive notices a database host that vanished without closing its connections (a crashed VM, a
+  // dropped network path) within minutes (the kernel's probe settings), where queries on those connections
+  // would otherwise wait for good.
+  const adapter = new PrismaPg({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
   return new PostgresClient({ adapter }) as unknown as PrismaClient;
 }
