@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { db } from "~/lib/db.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Audit log" }];
 
@@ -24,32 +25,19 @@ export default function AuditLog() {
     <section aria-labelledby="audit-heading">
       <h2 id="audit-heading">Audit log</h2>
       <p className="hint">The latest 200 events of your organization.</p>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When (UTC)</th>
-              <th scope="col">Who</th>
-              <th scope="col">What</th>
-              <th scope="col">Result</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id}>
-                <td>{e.at.replace("T", " ").slice(0, 19)}</td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td>{e.result}</td>
-                <td>
-                  <code>{e.detail ?? ""}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={["When (UTC)", "Who", "What", "Result", "Details"]}>
+        {events.map((e) => (
+          <tr key={e.id}>
+            <td>{e.at.replace("T", " ").slice(0, 19)}</td>
+            <td>{e.actor}</td>
+            <td>{e.action}</td>
+            <td>{e.result}</td>
+            <td>
+              <code>{e.detail ?? ""}</code>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </section>
   );
 }

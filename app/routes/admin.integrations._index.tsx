@@ -10,6 +10,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { addIntegration, listIntegrations } from "~/lib/integrations.server.ts";
 import { microsoftConfigured } from "~/lib/microsoft/config.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft integrations" }];
 
@@ -79,36 +80,24 @@ export default function Integrations() {
         {integrations.length === 0 ? (
           <p>No Microsoft tenant is registered yet.</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Tenant</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Added</th>
-                  <th scope="col">Linked users</th>
-                </tr>
-              </thead>
-              <tbody>
-                {integrations.map((i) => (
-                  <tr key={i.id}>
-                    <td>
-                      <Link to={`/admin/integrations/${i.id}`}>{i.displayName ?? i.tenantDomain ?? "Unnamed tenant"}</Link>
-                      <div className="hint">{i.tenantId}</div>
-                    </td>
-                    <td>
-                      <IntegrationStatus status={i.status} reason={i.failureReason} />
-                    </td>
-                    <td>
-                      {new Date(i.createdAt).toUTCString()}
-                      {i.addedBy ? <div className="hint">by {i.addedBy}</div> : null}
-                    </td>
-                    <td>{i.linkedUsers}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={["Tenant", "Status", "Added", "Linked users"]}>
+            {integrations.map((i) => (
+              <tr key={i.id}>
+                <td>
+                  <Link to={`/admin/integrations/${i.id}`}>{i.displayName ?? i.tenantDomain ?? "Unnamed tenant"}</Link>
+                  <div className="hint">{i.tenantId}</div>
+                </td>
+                <td>
+                  <IntegrationStatus status={i.status} reason={i.failureReason} />
+                </td>
+                <td>
+                  {new Date(i.createdAt).toUTCString()}
+                  {i.addedBy ? <div className="hint">by {i.addedBy}</div> : null}
+                </td>
+                <td>{i.linkedUsers}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 

@@ -9,6 +9,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
 import { INVITATION_DAYS, inviteNewUser, listInvitations, resendInvitation, revokeInvitation, type InvitationStatus } from "~/lib/invitations.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Invitations" }];
 
@@ -126,59 +127,47 @@ export default function Invitations() {
         {invitations.length === 0 ? (
           <p>No invitations yet.</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Person</th>
-                  <th scope="col">Signs in with</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {invitations.map((i) => (
-                  <tr key={i.userId} data-testid={`invitation-${i.email ?? i.userId}`}>
-                    <td>
-                      {i.name}
-                      {i.role === "admin" ? " (admin)" : ""}
-                      <div className="hint">{i.email}</div>
-                    </td>
-                    <td>{methodLabel[i.method]}</td>
-                    <td>
-                      <strong className={`status status-${i.status}`}>{statusLabel[i.status]}</strong>
-                      <div className="hint">Sent {when(i.sentAt)}</div>
-                      {i.status === "pending" ? <div className="hint">Expires {when(i.expiresAt)}</div> : null}
-                      {i.status === "expired" ? <div className="hint">Expired {when(i.expiresAt)}</div> : null}
-                    </td>
-                    <td>
-                      {i.status === "accepted" ? (
-                        "—"
-                      ) : (
-                        <div className="row">
-                          <Form method="post">
-                            <input type="hidden" name="userId" value={i.userId} />
-                            <Submit name="intent" value="resend" className="secondary">
-                              {i.status === "revoked" ? "Invite again" : "Resend"}
-                              <span className="visually-hidden"> invitation to {i.name}</span>
-                            </Submit>
-                          </Form>
-                          {i.status === "revoked" ? null : (
-                            <Form method="post">
-                              <input type="hidden" name="userId" value={i.userId} />
-                              <Submit name="intent" value="revoke" className="danger">
-                                Revoke<span className="visually-hidden"> invitation to {i.name}</span>
-                              </Submit>
-                            </Form>
-                          )}
-                        </div>
+          <DataTable columns={["Person", "Signs in with", "Status", "Actions"]}>
+            {invitations.map((i) => (
+              <tr key={i.userId} data-testid={`invitation-${i.email ?? i.userId}`}>
+                <td>
+                  {i.name}
+                  {i.role === "admin" ? " (admin)" : ""}
+                  <div className="hint">{i.email}</div>
+                </td>
+                <td>{methodLabel[i.method]}</td>
+                <td>
+                  <strong className={`status status-${i.status}`}>{statusLabel[i.status]}</strong>
+                  <div className="hint">Sent {when(i.sentAt)}</div>
+                  {i.status === "pending" ? <div className="hint">Expires {when(i.expiresAt)}</div> : null}
+                  {i.status === "expired" ? <div className="hint">Expired {when(i.expiresAt)}</div> : null}
+                </td>
+                <td>
+                  {i.status === "accepted" ? (
+                    "—"
+                  ) : (
+                    <div className="row">
+                      <Form method="post">
+                        <input type="hidden" name="userId" value={i.userId} />
+                        <Submit name="intent" value="resend" className="secondary">
+                          {i.status === "revoked" ? "Invite again" : "Resend"}
+                          <span className="visually-hidden"> invitation to {i.name}</span>
+                        </Submit>
+                      </Form>
+                      {i.status === "revoked" ? null : (
+                        <Form method="post">
+                          <input type="hidden" name="userId" value={i.userId} />
+                          <Submit name="intent" value="revoke" className="danger">
+                            Revoke<span className="visually-hidden"> invitation to {i.name}</span>
+                          </Submit>
+                        </Form>
                       )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                    </div>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 
@@ -186,39 +175,28 @@ export default function Invitations() {
         <section aria-labelledby="not-invited-heading">
           <h2 id="not-invited-heading">Users without a password who were never invited</h2>
           <p className="hint">For example users from Entra ID Sync. An invitation tells each of them how they sign in.</p>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Person</th>
-                  <th scope="col">Signs in with</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {notInvited.map((u) => (
-                  <tr key={u.userId} data-testid={`not-invited-${u.email ?? u.userId}`}>
-                    <td>
-                      {u.name}
-                      <div className="hint">
-                        {u.email}
-                        {u.source === "synced" ? " · synced from Entra ID" : ""}
-                      </div>
-                    </td>
-                    <td>{u.method === "microsoft" ? "Microsoft" : "None yet — needs an invitation"}</td>
-                    <td>
-                      <Form method="post">
-                        <input type="hidden" name="userId" value={u.userId} />
-                        <Submit name="intent" value="resend" className="secondary">
-                          Send invitation<span className="visually-hidden"> to {u.name}</span>
-                        </Submit>
-                      </Form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={["Person", "Signs in with", "Actions"]}>
+            {notInvited.map((u) => (
+              <tr key={u.userId} data-testid={`not-invited-${u.email ?? u.userId}`}>
+                <td>
+                  {u.name}
+                  <div className="hint">
+                    {u.email}
+                    {u.source === "synced" ? " · synced from Entra ID" : ""}
+                  </div>
+                </td>
+                <td>{u.method === "microsoft" ? "Microsoft" : "None yet — needs an invitation"}</td>
+                <td>
+                  <Form method="post">
+                    <input type="hidden" name="userId" value={u.userId} />
+                    <Submit name="intent" value="resend" className="secondary">
+                      Send invitation<span className="visually-hidden"> to {u.name}</span>
+                    </Submit>
+                  </Form>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         </section>
       ) : null}
     </>

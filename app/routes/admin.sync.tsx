@@ -13,6 +13,7 @@ import { requireAdmin } from "~/lib/session.server.ts";
 import { resolveConflict } from "~/lib/sync/conflicts.server.ts";
 import { startSync } from "~/lib/sync/run.server.ts";
 import { connect, disconnect, syncOverview } from "~/lib/sync/settings.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Entra ID Sync" }];
 
@@ -238,43 +239,32 @@ export default function EntraIdSync() {
         <section aria-labelledby="conflicts-heading">
           <h2 id="conflicts-heading">Conflicts</h2>
           <p className="hint">These directory users match a user who already exists here. Sync never merges them on its own.</p>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">In Entra ID</th>
-                  <th scope="col">Already here</th>
-                  <th scope="col">Decision</th>
-                </tr>
-              </thead>
-              <tbody>
-                {conflicts.map((c) => (
-                  <tr key={c.id}>
-                    <td>
-                      {c.directory.name ?? "Unnamed"}
-                      <div className="hint">{[c.directory.upn, c.directory.email, c.directory.jobTitle].filter(Boolean).join(" · ")}</div>
-                    </td>
-                    <td>
-                      {c.local.name}
-                      <div className="hint">{c.local.email ?? "no email"}{c.local.synced ? " · synced" : ""}</div>
-                    </td>
-                    <td>
-                      <Form method="post" className="row">
-                        <input type="hidden" name="conflictId" value={c.id} />
-                        <Submit name="resolution" value="attach">
-                          Make {c.local.name} the synced user
-                        </Submit>
-                        <Submit name="resolution" value="separate" className="secondary">
-                          Keep separate
-                        </Submit>
-                        <input type="hidden" name="intent" value="resolve" />
-                      </Form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={["In Entra ID", "Already here", "Decision"]}>
+            {conflicts.map((c) => (
+              <tr key={c.id}>
+                <td>
+                  {c.directory.name ?? "Unnamed"}
+                  <div className="hint">{[c.directory.upn, c.directory.email, c.directory.jobTitle].filter(Boolean).join(" · ")}</div>
+                </td>
+                <td>
+                  {c.local.name}
+                  <div className="hint">{c.local.email ?? "no email"}{c.local.synced ? " · synced" : ""}</div>
+                </td>
+                <td>
+                  <Form method="post" className="row">
+                    <input type="hidden" name="conflictId" value={c.id} />
+                    <Submit name="resolution" value="attach">
+                      Make {c.local.name} the synced user
+                    </Submit>
+                    <Submit name="resolution" value="separate" className="secondary">
+                      Keep separate
+                    </Submit>
+                    <input type="hidden" name="intent" value="resolve" />
+                  </Form>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         </section>
       ) : null}
 
@@ -283,42 +273,27 @@ export default function EntraIdSync() {
         {runs.length === 0 ? (
           <p>No sync has run yet.</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Started</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Deactivated</th>
-                  <th scope="col">Conflicts</th>
-                  <th scope="col">Errors</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.map((r) => (
-                  <tr key={r.id}>
-                    <td>
-                      {when(r.startedAt)}
-                      <div className="hint">
-                        {r.tenant} · {r.trigger === "manual" ? "Sync now" : "schedule"} · {r.pagesDone} page(s)
-                      </div>
-                    </td>
-                    <td>
-                      <strong className={`status status-${r.status}`}>{STATUS[r.status] ?? r.status}</strong>
-                      {r.errorMessage ? <div className="hint">{r.errorMessage}</div> : null}
-                    </td>
-                    <td>{r.created}</td>
-                    <td>{r.updated}</td>
-                    <td>{r.deactivated}</td>
-                    <td>{r.conflicts}</td>
-                    <td>{r.errors}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={["Started", "Status", "Created", "Updated", "Deactivated", "Conflicts", "Errors"]}>
+            {runs.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  {when(r.startedAt)}
+                  <div className="hint">
+                    {r.tenant} · {r.trigger === "manual" ? "Sync now" : "schedule"} · {r.pagesDone} page(s)
+                  </div>
+                </td>
+                <td>
+                  <strong className={`status status-${r.status}`}>{STATUS[r.status] ?? r.status}</strong>
+                  {r.errorMessage ? <div className="hint">{r.errorMessage}</div> : null}
+                </td>
+                <td>{r.created}</td>
+                <td>{r.updated}</td>
+                <td>{r.deactivated}</td>
+                <td>{r.conflicts}</td>
+                <td>{r.errors}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </>

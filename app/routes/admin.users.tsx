@@ -14,6 +14,7 @@ import { previewChange } from "~/lib/previews.server.ts";
 import { setPasswordOutcome } from "~/lib/set-password.server.ts";
 import { loadOrgState, strategyInput, strategyUserSelect } from "~/lib/previews.server.ts";
 import { resolveSignIn } from "~/lib/strategy.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Users" }];
 
@@ -112,54 +113,43 @@ export default function Users() {
       </Form>
       <FormError message={result?.error} />
       {users.length === 0 ? <p>No users match.</p> : null}
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Sign-in method</th>
-              <th scope="col">Microsoft account</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id} data-testid={`user-${u.email ?? u.id}`}>
-                <td>
-                  <Link to={`/admin/users/${u.id}`}>{u.name}</Link>
-                  {u.role === "admin" ? " (admin)" : ""}
-                  {u.status !== "active" ? " — deactivated" : ""}
-                  <div className="hint">{u.email ?? u.phone ?? "no email or phone"}</div>
-                </td>
-                <td>
-                  <strong>{methodLabel[u.method]}</strong>
-                  {u.source === "synced" ? <div className="hint">Synced from Entra ID</div> : null}
-                </td>
-                <td>
-                  {u.link ? (
-                    <Form method="post">
-                      <span>{u.link.upn ?? u.link.tenantId}</span>
-                      <input type="hidden" name="userId" value={u.id} />
-                      {!u.hasPassword ? (
-                        <>
-                          <p className="hint">Revoking leaves {u.name} with no way to sign in (no password).</p>
-                          <label>
-                            <input type="checkbox" name="sendLink" value="yes" defaultChecked /> Email a set-password link
-                          </label>
-                        </>
-                      ) : null}
-                      <Submit name="intent" value="revoke" className="secondary">
-                        Revoke link<span className="visually-hidden"> of {u.name}</span>
-                      </Submit>
-                    </Form>
-                  ) : (
-                    "—"
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={["Name", "Sign-in method", "Microsoft account"]}>
+        {users.map((u) => (
+          <tr key={u.id} data-testid={`user-${u.email ?? u.id}`}>
+            <td>
+              <Link to={`/admin/users/${u.id}`}>{u.name}</Link>
+              {u.role === "admin" ? " (admin)" : ""}
+              {u.status !== "active" ? " — deactivated" : ""}
+              <div className="hint">{u.email ?? u.phone ?? "no email or phone"}</div>
+            </td>
+            <td>
+              <strong>{methodLabel[u.method]}</strong>
+              {u.source === "synced" ? <div className="hint">Synced from Entra ID</div> : null}
+            </td>
+            <td>
+              {u.link ? (
+                <Form method="post">
+                  <span>{u.link.upn ?? u.link.tenantId}</span>
+                  <input type="hidden" name="userId" value={u.id} />
+                  {!u.hasPassword ? (
+                    <>
+                      <p className="hint">Revoking leaves {u.name} with no way to sign in (no password).</p>
+                      <label>
+                        <input type="checkbox" name="sendLink" value="yes" defaultChecked /> Email a set-password link
+                      </label>
+                    </>
+                  ) : null}
+                  <Submit name="intent" value="revoke" className="secondary">
+                    Revoke link<span className="visually-hidden"> of {u.name}</span>
+                  </Submit>
+                </Form>
+              ) : (
+                "—"
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <nav className="row" aria-label="Pages">
         {page > 1 ? <Link to={pageLink(page - 1)}>← Previous</Link> : null}
         {more ? <Link to={pageLink(page + 1)}>Next →</Link> : null}

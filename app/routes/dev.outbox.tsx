@@ -2,6 +2,7 @@
 import type { MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { listOutbox, requireOutboxPage } from "~/lib/mail/transport.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Outbox (development) · Sign-in portal" }];
 
@@ -20,30 +21,20 @@ export default function Outbox() {
       {messages.length === 0 ? (
         <p>No messages yet.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Date</th>
-              <th scope="col">To</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Message</th>
+        <DataTable columns={["Date", "To", "Subject", "Message"]}>
+          {messages.map((message) => (
+            <tr key={message.id}>
+              <td>
+                <time dateTime={message.date}>{message.date.slice(0, 19).replace("T", " ")} UTC</time>
+              </td>
+              <td>{message.to}</td>
+              <td>{message.subject}</td>
+              <td>
+                <Link to={`/dev/outbox/${message.id}`}>Open</Link>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {messages.map((message) => (
-              <tr key={message.id}>
-                <td>
-                  <time dateTime={message.date}>{message.date.slice(0, 19).replace("T", " ")} UTC</time>
-                </td>
-                <td>{message.to}</td>
-                <td>{message.subject}</td>
-                <td>
-                  <Link to={`/dev/outbox/${message.id}`}>Open</Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </main>
   );

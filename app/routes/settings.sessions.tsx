@@ -9,6 +9,7 @@ import { describeDevice } from "~/lib/device.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { endOtherSessions, requireUser } from "~/lib/session.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Sessions" }];
 
@@ -67,44 +68,30 @@ export default function Sessions() {
     <section className="card" aria-labelledby="sessions-heading">
       <h2 id="sessions-heading">Where you're signed in</h2>
       <FormError message={result?.formError} />
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Device</th>
-              <th scope="col">Signed in with</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">
-                <span className="visually-hidden">Action</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr key={s.handle}>
-                <td>
-                  {s.device}
-                  {s.ipAddress ? <div className="hint">{s.ipAddress}</div> : null}
-                </td>
-                <td>{s.method}</td>
-                <td>{new Date(s.lastSeenAt).toUTCString()}</td>
-                <td>
-                  {s.current ? (
-                    <strong>This device</strong>
-                  ) : (
-                    <Form method="post">
-                      <input type="hidden" name="handle" value={s.handle} />
-                      <Submit name="intent" value="end" className="secondary">
-                        Sign out<span className="visually-hidden"> {s.device}</span>
-                      </Submit>
-                    </Form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={["Device", "Signed in with", "Last seen", <span className="visually-hidden">Action</span>]}>
+        {sessions.map((s) => (
+          <tr key={s.handle}>
+            <td>
+              {s.device}
+              {s.ipAddress ? <div className="hint">{s.ipAddress}</div> : null}
+            </td>
+            <td>{s.method}</td>
+            <td>{new Date(s.lastSeenAt).toUTCString()}</td>
+            <td>
+              {s.current ? (
+                <strong>This device</strong>
+              ) : (
+                <Form method="post">
+                  <input type="hidden" name="handle" value={s.handle} />
+                  <Submit name="intent" value="end" className="secondary">
+                    Sign out<span className="visually-hidden"> {s.device}</span>
+                  </Submit>
+                </Form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {others > 0 ? (
         <Form method="post">
           <Submit name="intent" value="end-others" pendingText="Signing out…">
