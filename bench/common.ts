@@ -101,6 +101,57 @@ export function ensureBuild(force: boolean) {
   if (result.status !== 0) throw new Error(`The build failed:\n${result.stdout}${result.stderr}`);
 }
 
+export type PortalReply = {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  location: string;
+  /** The first Set-Cookie's name=value (the session), and all of them. */
+  cookie: string;
+  cookies: string[];
+  body: string;
+};
+
+export type PortalRequest = {
+  port: number;
+  /** The public origin: its host is sent as Host, and as Origin with a form (Remix refuses an action otherwise). */
+  origin: string;
+  method: "GET" | "POST";
+  path: string;
+  form?: Record<string, string>;
+  cookie?: string;
+  accept?: string;
+  userAgent: string;
+  agent?: http.Agent;
+  /** Sees the request before it goes out: to time it out, track it, or read `reusedSocket` after an error. */
+  onRequest?: (req: http.ClientRequest) => void;
+};
+
+/**
+ * One request to the portal as a browser sends it, by address (node:http rather than fetch: a load generator
+ * shares the cores with the server, so it should be cheap).
+ */
+export function portalRequest(r: PortalRequest): Promise<PortalReply> {
+  const body = r.form ? new URLSearchParams(r.form).toString() : "";
+  const headers: http.OutgoingHttpHeaders = { Host: new URL(r.origin).host, "User-Agent": r.userAgent };
+  if (r.accept) headers.Accept = r.accept;
+  if (r.form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: r.origin });
+  if (r.cookie) headers.Cookie = r.cookie;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ agent: r.agent, host: "127.0.0.1", port: r.port, path: r.path, method: r.method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const cookies = (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, location: res.headers.location ?? "", cookie: cookies[0] ?? "", cookies, body: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    req.on("error", reject);
+    r.onRequest?.(req);
+    req.end(body);
+  });
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer().listen(0, "127.0.0.1", () => {

@@ -13,7 +13,7 @@ import { generate } from "otplib";
 import { CONTOSO } from "../test/entra/fixture.ts";
 import { startStandin, type Standin } from "../test/entra/server.ts";
 
-import { benchEnv, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import { benchEnv, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, portalRequest, positive, type CpuSnapshot, type PortalReply } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rate: { type: "string", default: "200" },
@@ -117,7 +117,7 @@ function cpuSpent(a: CpuSnapshot, b: CpuSnapshot, requests: number) {
 
 // ---- HTTP: the app over plain loopback HTTP, the stand-in over HTTPS ----
 
-type Reply = { status: number; location: string; cookie: string; body: string };
+type Reply = Pick<PortalReply, "status" | "location" | "cookie" | "body">;
 
 /** Closing every connection ends the operations a round left running, so that the next round starts clean. */
 const connectionResets: (() => void)[] = [];
@@ -134,43 +134,25 @@ function appClient(port: number, origin: string) {
     agent.destroy();
     agent = newAgent();
   });
-  const host = new URL(origin).host;
-  const request = (method: "GET" | "POST", pathname: string, form?: Record<string, string>, cookie?: string, retried = false): Promise<Reply> => {
-    const body = form ? new URLSearchParams(form).toString() : "";
-    // Remix refuses an action whose Host differs from its Origin; connect by address, name the host.
-    const headers: http.OutgoingHttpHeaders = { Host: host, "User-Agent": "bench/load.ts" };
-    if (method === "POST") {
-      Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: origin });
-    }
-    if (cookie) headers.Cookie = cookie;
-    return new Promise((resolve, reject) => {
-      const req = http.request({ agent, host: "127.0.0.1", port, path: pathname, method, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            location: res.headers.location ?? "",
-            cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] ?? "",
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      });
+  const request = async (method: "GET" | "POST", path: string, form?: Record<string, string>, cookie?: string, retried = false): Promise<Reply> => {
+    let sent: http.ClientRequest | undefined;
+    const track = (req: http.ClientRequest) => {
+      sent = req;
       live.add(req);
       req.on("close", () => live.delete(req));
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on("error", (e: NodeJS.ErrnoException) => {
-        // The server closed an idle keep-alive connection as this request went out on it: nothing reached the
-        // app, and browsers send the request again on a new connection. So does this client, once, and counts it.
-        if (req.reusedSocket && e.code === "ECONNRESET" && !retried) {
-          keepAliveRetries++;
-          return resolve(request(method, pathname, form, cookie, true));
-        }
-        reject(new Error(`network: ${e.message}`));
-      });
-      req.end(body);
-    });
+    };
+    try {
+      return await portalRequest({ port, origin, method, path, form, cookie, agent, userAgent: "bench/load.ts", onRequest: track });
+    } catch (error) {
+      // The server closed an idle keep-alive connection as this request went out on it: nothing reached the
+      // app, and browsers send the request again on a new connection. So does this client, once, and counts it.
+      if (sent?.reusedSocket && (error as NodeJS.ErrnoException).code === "ECONNRESET" && !retried) {
+        keepAliveRetries++;
+        return request(method, path, form, cookie, true);
+      }
+      throw new Error(`network: ${(error as Error).message}`);
+    }
   };
   return request;
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";
-import { benchDatabase, benchEnv, cpuBetween, databaseKind, databaseLabel, dropBenchDatabases, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import { benchDatabase, benchEnv, portalRequest, type PortalReply, cpuBetween, databaseKind, databaseLabel, dropBenchDatabases, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
@@ -89,40 +89,13 @@ async function rawRound(hash: string, concurrency: number, seconds: number) {
 
 // ---- HTTP sign-ins ----
 
-type Reply = { status: number; location: string; cookie: string; body: string };
+type Reply = PortalReply;
 
 function client(port: number, origin: string, concurrency: number) {
-  // node:http rather than fetch: the load generator shares the 2 cores with the server, so it should be cheap.
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   /** POSTs the form, or GETs the path when there is none. */
-  return function post(pathname: string, form?: Record<string, string>, cookie?: string): Promise<Reply> {
-    const body = form ? new URLSearchParams(form).toString() : "";
-    const headers: http.OutgoingHttpHeaders = {
-      // Remix refuses an action whose Host differs from its Origin; connect by address, name the host.
-      Host: new URL(origin).host,
-      Origin: origin,
-      "User-Agent": "bench/login.ts",
-    };
-    if (form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) });
-    if (cookie) headers.Cookie = cookie;
-    return new Promise((resolve, reject) => {
-      const req = http.request({ agent, host: "127.0.0.1", port, path: pathname, method: form ? "POST" : "GET", headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            location: res.headers.location ?? "",
-            cookie: res.headers["set-cookie"]?.[0]?.split(";")[0] ?? "",
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-      });
-      req.on("error", reject);
-      req.end(body);
-    });
-  };
+  return (path: string, form?: Record<string, string>, cookie?: string): Promise<Reply> =>
+    portalRequest({ port, origin, method: form ? "POST" : "GET", path, form, cookie, agent, userAgent: "bench/login.ts" });
 }
 
 function expectRedirect(step: string, reply: Reply, to: string) {

@@ -2,10 +2,11 @@
 // environment on the test file's database, and stopped either politely (SIGTERM) or like a crash (SIGKILL).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { expect } from "vitest";
 import { PASSWORD, totpCode } from "./helpers.ts";
+
+import { portalRequest, type PortalReply } from "../bench/common.ts";
 
 export { freePort } from "../bench/common.ts";
 
@@ -83,34 +84,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
   }
 }
 
-export type Reply = { status: number; headers: http.IncomingHttpHeaders; location: string; cookies: string[]; body: string };
+export type Reply = PortalReply;
 
 /** A request as a browser sends it: to the server's address, with the public origin's Host (and Origin on a form). */
-export function send(port: number, method: "GET" | "POST", pathname: string, options: { form?: Record<string, string>; cookie?: string; accept?: string } = {}): Promise<Reply> {
-  const origin = process.env.APP_ORIGIN!;
-  const body = options.form ? new URLSearchParams(options.form).toString() : "";
-  const headers: http.OutgoingHttpHeaders = { Host: new URL(origin).host, "User-Agent": "test/processes.ts" };
-  if (options.accept) headers.Accept = options.accept;
-  if (options.form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: origin });
-  if (options.cookie) headers.Cookie = options.cookie;
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: pathname, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", reject);
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          location: res.headers.location ?? "",
-          cookies: (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!),
-          body: Buffer.concat(chunks).toString("utf8"),
-        }),
-      );
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
+export function send(port: number, method: "GET" | "POST", path: string, options: { form?: Record<string, string>; cookie?: string; accept?: string } = {}): Promise<Reply> {
+  return portalRequest({ port, origin: process.env.APP_ORIGIN!, method, path, ...options, userAgent: "test/processes.ts" });
 }
 
 /** One app instance: the built server on its own port. */
