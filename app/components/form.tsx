@@ -1,5 +1,6 @@
 import { useNavigation } from "@remix-run/react";
 import type { InputHTMLAttributes } from "react";
+import { PASSWORD_MAX } from "~/lib/password-rules.ts";
 
 type FieldProps = InputHTMLAttributes<HTMLInputElement> & { name: string; label: string; error?: string; hint?: string };
 
@@ -21,6 +22,16 @@ export function Field({ name, label, error, hint, id = name, ...input }: FieldPr
         </p>
       ) : null}
     </div>
+  );
+}
+
+/** The new password and its repetition, as every form that sets a password asks for them (newPasswordFields). */
+export function NewPasswordFields({ errors }: { errors?: { newPassword?: string; confirmPassword?: string } }) {
+  return (
+    <>
+      <Field name="newPassword" label="New password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} hint="At least 8 characters. A few unrelated words make a strong, memorable password." error={errors?.newPassword} />
+      <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} error={errors?.confirmPassword} />
+    </>
   );
 }
 

@@ -2,13 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { Field, FormError, Submit } from "~/components/form.tsx";
+import { FormError, NewPasswordFields, Submit } from "~/components/form.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { acceptWithMicrosoft, acceptWithPassword, openInvitation } from "~/lib/invitations.server.ts";
 import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
-import { newPasswordFields, passwordsMatch, PASSWORD_MAX } from "~/lib/password-rules.ts";
+import { newPasswordFields, passwordsMatch } from "~/lib/password-rules.ts";
 import { endSession } from "~/lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Your invitation" }];
@@ -122,8 +122,7 @@ export default function Invite() {
           {/* Lets password managers pair the new password with the account. */}
           <input type="text" name="username" value={view.email ?? ""} autoComplete="username" readOnly hidden />
           <FormError message={result?.formError ?? result?.errors?.token ?? result?.errors?.intent} />
-          <Field name="newPassword" label="New password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} hint="At least 8 characters. A few unrelated words make a strong, memorable password." error={result?.errors?.newPassword} />
-          <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} error={result?.errors?.confirmPassword} />
+          <NewPasswordFields errors={result?.errors} />
           <Submit pendingText="Saving…">Set password</Submit>
         </Form>
       </div>

@@ -2,11 +2,11 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { data, redirect } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { Field, FormError, Submit } from "~/components/form.tsx";
+import { FormError, NewPasswordFields, Submit } from "~/components/form.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { newPasswordFields, passwordsMatch, PASSWORD_MAX } from "~/lib/password-rules.ts";
+import { newPasswordFields, passwordsMatch } from "~/lib/password-rules.ts";
 import { resetPassword } from "~/lib/password-reset.server.ts";
 import { peekToken } from "~/lib/tokens.server.ts";
 
@@ -55,8 +55,7 @@ export default function ResetPassword() {
                 <Link to="/forgot-password">Send me a new link</Link>
               </p>
             ) : null}
-            <Field name="newPassword" label="New password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} hint="At least 8 characters. A few unrelated words make a strong, memorable password." error={result?.errors?.newPassword} />
-            <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} error={result?.errors?.confirmPassword} />
+            <NewPasswordFields errors={result?.errors} />
             <Submit pendingText="Saving…">Set password</Submit>
           </Form>
         )}

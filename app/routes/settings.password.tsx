@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
 import { Form, useActionData } from "@remix-run/react";
 import { z } from "zod";
-import { Field, FormError, Submit } from "~/components/form.tsx";
+import { Field, FormError, NewPasswordFields, Submit } from "~/components/form.tsx";
 import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
@@ -52,8 +52,7 @@ export default function ChangePassword() {
       <Form method="post" noValidate>
         <FormError message={result?.formError} />
         <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" required maxLength={PASSWORD_MAX} error={result?.errors?.currentPassword} />
-        <Field name="newPassword" label="New password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} hint="At least 8 characters." error={result?.errors?.newPassword} />
-        <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} error={result?.errors?.confirmPassword} />
+        <NewPasswordFields errors={result?.errors} />
         <Submit pendingText="Saving…">Change password</Submit>
         <p className="hint">Changing your password signs you out everywhere else.</p>
       </Form>
