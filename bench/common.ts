@@ -2,7 +2,7 @@
 // CPU accounting from /proc, percentiles, and the machine's description.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -16,6 +16,17 @@ export function positive(name: string, value: string | undefined, whole = true):
   const n = Number(value);
   if (!(n > 0) || (whole && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${whole ? "whole " : ""}number, not ${value}.`);
   return n;
+}
+
+/** A temporary folder for one bench run, removed on any exit (Ctrl-C included) after `onExit`, e.g. killing the server. */
+export function benchFolder(prefix: string, onExit: () => void = () => {}): string {
+  const folder = mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on("exit", () => {
+    onExit();
+    rmSync(folder, { recursive: true, force: true });
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+  return folder;
 }
 
 export const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);

@@ -3,7 +3,7 @@
 // Requests start on a schedule, not when the previous one finishes, so latency includes any queueing.
 // Usage: npx tsx bench/load.ts [--rate 200] [--rounds 3] [--seconds 20] [--warmup 10] [--users N] [--workers 1] [--build] [--cpu-prof DIR]
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import os from "node:os";
@@ -13,7 +13,7 @@ import { generate } from "otplib";
 import { CONTOSO } from "../test/entra/fixture.ts";
 import { startStandin, type Standin } from "../test/entra/server.ts";
 
-import { benchEnv, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, portalRequest, positive, type CpuSnapshot, type PortalReply } from "./common.ts";
+import { benchEnv, benchFolder, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, portalRequest, positive, type CpuSnapshot, type PortalReply } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rate: { type: "string", default: "200" },
@@ -86,16 +86,9 @@ function opSequence() {
 
 // ---- cleanup: the server, the stand-in and the temp folder go away on any exit, Ctrl-C included ----
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "load-bench-"));
 const server = new Portal();
+const tmp = benchFolder("load-bench-", () => server.kill());
 let standin: Standin | undefined;
-
-function cleanup() {
-  server.kill();
-  rmSync(tmp, { recursive: true, force: true });
-}
-process.on("exit", cleanup);
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
 // ---- measuring ----
 

@@ -1,14 +1,13 @@
 // Sign-ins per second over HTTP against the built portal, next to raw argon2id verifies per second
 // measured in the same run on the same machine. The hash is the floor; the gap is the portal's overhead.
 // Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--database sqlite|postgres] [--build] [--cpu-prof DIR]
-import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";
-import { benchDatabase, benchEnv, portalRequest, type PortalReply, cpuBetween, databaseKind, databaseLabel, dropBenchDatabases, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import { benchDatabase, benchEnv, benchFolder, portalRequest, type PortalReply, cpuBetween, databaseKind, databaseLabel, dropBenchDatabases, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
@@ -30,15 +29,8 @@ const PROBE = [1, 2, 4, 8];
 
 // ---- cleanup: the server and the temp folder go away on any exit, Ctrl-C included ----
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "login-bench-"));
 const server = new Portal();
-
-function cleanup() {
-  server.kill();
-  rmSync(tmp, { recursive: true, force: true });
-}
-process.on("exit", cleanup);
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+const tmp = benchFolder("login-bench-", () => server.kill());
 
 // ---- measuring ----
 

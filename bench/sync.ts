@@ -12,12 +12,11 @@
 // Targets: full sync of 100k users ≤ 60 s with peak RSS ≤ 300 MB; incremental 1k changes ≤ 3 s.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
-import { benchDatabase, databaseKind, databaseLabel, dropBenchDatabases } from "./common.ts";
+import { benchDatabase, benchFolder, databaseKind, databaseLabel, dropBenchDatabases } from "./common.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const TENANT = { id: "b3c4d5e6-0000-4000-8000-00000000be4c", displayName: "Bench Tenant", domain: "bench.example" };
@@ -73,9 +72,7 @@ async function child(mode: string) {
 
 type SyncResult = { seconds: number; peakRssMb: number; pages: number; outcome: { kind: string; counts?: Record<string, number>; error?: string | null } };
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "sync-bench-"));
-process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+const tmp = benchFolder("sync-bench-");
 
 function runChild(env: NodeJS.ProcessEnv, args: string[], heapMb = 0): Promise<unknown> {
   return new Promise((resolve, reject) => {
