@@ -19,20 +19,21 @@ const dev = process.argv.includes("--dev");
 if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && !dev) {
   superviseWorkers(env.WEB_CONCURRENCY);
 } else {
-  // Background jobs (mail, sync schedule) run in one process: every process would only add polling.
-  await serve(env, { background: cluster.isPrimary || process.env.PORTAL_WORKER === "1" });
+  // The only process, or the first of several: it runs the background jobs (mail, sync schedule; every
+  // process would only add polling) and says what it serves.
+  await serve(env, { first: cluster.isPrimary || process.env.PORTAL_WORKER === "1" });
 }
 
-async function serve(env: Env, options: { background: boolean }) {
-  if (env.NODE_ENV === "production" && !env.SMTP_URL && !env.demo && options.background) {
+async function serve(env: Env, options: { first: boolean }) {
+  if (env.NODE_ENV === "production" && !env.SMTP_URL && !env.demo && options.first) {
     console.warn(`SMTP_URL is not set: mail is written to ${env.OUTBOX_DIR} and not delivered to anyone.`);
   }
   const vite = dev ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } })) : undefined;
   const app = await createApp(env, { vite });
-  const stops = options.background ? [startMailWorker(), startSyncScheduler()] : [];
+  const stops = options.first ? [startMailWorker(), startSyncScheduler()] : [];
 
   const server = app.listen(env.PORT, () => {
-    if (cluster.isPrimary || process.env.PORTAL_WORKER === "1") console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
+    if (options.first) console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
   });
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
