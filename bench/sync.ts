@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
-import { benchDatabase, benchFolder, databaseKind, databaseLabel, dropBenchDatabases } from "./common.ts";
+import { benchDatabase, benchFolder, databaseKind, databaseLabel, dropBenchDatabases, machine, positive } from "./common.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const TENANT = { id: "b3c4d5e6-0000-4000-8000-00000000be4c", displayName: "Bench Tenant", domain: "bench.example" };
@@ -37,12 +37,6 @@ const { values: opts } = parseArgs({
     integration: { type: "string" },
   },
 });
-
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number, not ${value}.`);
-  return n;
-}
 
 const RESULT = "RESULT ";
 const report = (value: unknown) => process.stdout.write(`${RESULT}${JSON.stringify(value)}\n`);
@@ -90,11 +84,6 @@ function runChild(env: NodeJS.ProcessEnv, args: string[], heapMb = 0): Promise<u
       resolve(JSON.parse(line.slice(RESULT.length)));
     });
   });
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
 const defaultHeapMb = () => Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
