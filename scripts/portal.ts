@@ -14,6 +14,7 @@ const HELP = `Usage: npm run portal -- <command> [options]
   org:create --name NAME --slug SLUG   create an organization
   org:list                             list the organizations
   org:licence --org SLUG on|off        turn an organization's SSO licence on or off
+                   [--confirm-lockout]  even when no admin would keep password sign-in
   user:create --org SLUG --name NAME [--email EMAIL] [--phone "+44 …"] [--admin]
               [--password-stdin | --password-file FILE]
                                        create a local user (an email, a phone or both); without
@@ -119,13 +120,13 @@ const commands: Record<string, Command> = {
     },
   },
   "org:licence": {
-    options: { org: { type: "string" } },
+    options: { org: { type: "string" }, "confirm-lockout": { type: "boolean" } },
     positionals: true,
     async run({ values, positionals }) {
       const [state, ...extra] = positionals;
       if ((state !== "on" && state !== "off") || extra.length) throw new orgs.InputError('Say "on" or "off" after org:licence --org SLUG.');
       const org = await requireOrg(required(values, "org"));
-      const updated = await orgs.setSsoLicence(org.id, state === "on");
+      const updated = await orgs.setSsoLicence(org.id, state === "on", undefined, { lockoutConfirmed: values["confirm-lockout"] === true });
       const changed = updated.ssoLicensed !== org.ssoLicensed;
       console.log(`The SSO licence of ${org.slug} is ${state}${changed ? "" : " (unchanged)"}.`);
     },

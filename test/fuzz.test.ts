@@ -82,7 +82,7 @@ function randomForm(next: () => number): FormData {
 
 async function snapshot() {
   const [users, sessionRows, tokens, links, integrationRows, codes, orgs] = await Promise.all([
-    db.user.findMany({ orderBy: { id: "asc" }, select: { id: true, passwordHash: true, totpSecret: true, totpPendingSecret: true, linkPrompt: true, email: true, ssoEnabled: true } }),
+    db.user.findMany({ orderBy: { id: "asc" }, select: { id: true, passwordHash: true, totpSecret: true, linkPrompt: true, email: true, ssoEnabled: true } }),
     db.session.findMany({ orderBy: { id: "asc" }, select: { id: true, stage: true, authenticatedAt: true } }),
     db.oneTimeToken.count(),
     db.microsoftLink.count(),

@@ -452,7 +452,7 @@ describe("admin revoke", () => {
 });
 
 describe("createLink when two requests race", () => {
-  const identity = { tenantId: CONTOSO.id, objectId: ALEX.oid, name: "Alex", upn: ALEX.userPrincipalName, email: null };
+  const identity = { tenantId: CONTOSO.id, objectId: ALEX.oid, name: "Alex", upn: ALEX.userPrincipalName, email: null, authTime: null };
 
   it("links one user and tells the other the account is taken", async () => {
     const { createLink } = await import("~/lib/links.server.ts");

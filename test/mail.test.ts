@@ -19,12 +19,14 @@ const samples: EmailProps = {
   "set-password": { name: "Ada Lovelace", orgName: "Contoso", setPasswordUrl: "http://localhost:3000/set-password?token=set-abc", expiresMinutes: 60 },
   invitation: { name: "Ada Lovelace", orgName: "Contoso", inviterName: "Grace Hopper", acceptUrl: "http://localhost:3000/invitation?token=inv-abc", expiresDays: 7 },
   "sso-invitation": { name: "Ada Lovelace", orgName: "Contoso", inviterName: "Grace Hopper", signInUrl: "http://localhost:3000/login/microsoft?org=contoso" },
+  "microsoft-sign-in": { name: "Ada Lovelace", signInUrl: "http://localhost:3000/login?x=1" },
 };
 const linkOf: { [N in TemplateName]: (props: EmailProps[N]) => string } = {
   "password-reset": (p) => p.resetUrl,
   "set-password": (p) => p.setPasswordUrl,
   invitation: (p) => p.acceptUrl,
   "sso-invitation": (p) => p.signInUrl,
+  "microsoft-sign-in": (p) => p.signInUrl,
 };
 const templates = Object.keys(samples) as TemplateName[];
 

@@ -1,6 +1,6 @@
 // The strategy truth table, exhaustively: every combination of its inputs.
 import { describe, expect, it } from "vitest";
-import { resolveSignIn, type StrategyInput } from "~/lib/strategy.ts";
+import { resolveSignIn, type StrategyInput } from "~/lib/signin/rule.ts";
 
 const bools = [false, true] as const;
 

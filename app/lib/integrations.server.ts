@@ -8,7 +8,8 @@ import type { LiveSession } from "./session.server.ts";
 import { parseTenantInput, resolveTenantId } from "./microsoft/tenants.server.ts";
 import { adminConsentUrl, appToken, tenantDisplayName } from "./microsoft/consent.server.ts";
 import { MicrosoftUnavailableError } from "./microsoft/http.server.ts";
-import { previewChange } from "./previews.server.ts";
+import { whatIf } from "./signin/methods.server.ts";
+import { actorOf, changeMethods } from "./signin/change.server.ts";
 
 const STATE_MINUTES = 15;
 
@@ -134,24 +135,36 @@ export async function confirmIntegration(session: LiveSession, integration: Inte
 export async function removalPreview(integration: Integration) {
   const [links, preview] = await Promise.all([
     db.microsoftLink.findMany({ where: { integrationId: integration.id }, include: { user: { select: { id: true, name: true, email: true } } }, orderBy: { createdAt: "asc" } }),
-    previewChange(integration.orgId, { kind: "integration", integrationId: integration.id }),
+    whatIf(integration.orgId, { kind: "integration", integrationId: integration.id }),
   ]);
   const linked = links.map((l) => ({ id: l.user.id, name: l.user.name, email: l.user.email, upn: l.upn }));
   return { linked, toPassword: preview.toPassword, toNone: preview.toNone };
 }
 
-/** Revokes the links, ends the Microsoft sessions those links allowed, and marks the integration removed. */
-export async function removeIntegration(session: LiveSession, integration: Integration, address: string) {
+/**
+ * Revokes the links and marks the integration removed, through the method-change path: every user whose
+ * method was Microsoft through this tenant (linked, or synced when it is the sync connection) loses their
+ * Microsoft sessions. Asks for `lockoutConfirmed` when no admin would be left on password.
+ */
+export async function removeIntegration(session: LiveSession, integration: Integration, address: string, options: { lockoutConfirmed?: boolean } = {}) {
   const preview = await removalPreview(integration);
-  const userIds = preview.linked.map((u) => u.id);
-  await db.$transaction([
-    db.microsoftLink.deleteMany({ where: { integrationId: integration.id } }),
-    db.session.deleteMany({ where: { userId: { in: userIds }, authMethod: "microsoft", microsoftTenantId: integration.tenantId } }),
-    db.integration.update({ where: { id: integration.id }, data: { status: "removed", removedAt: new Date() } }),
-  ]);
-  await audit({
-    orgId: session.user.orgId, actorId: session.userId, action: "integration.removed", targetType: "integration", targetId: integration.id, ipAddress: address,
-    detail: { tenantId: integration.tenantId, linksRevoked: userIds.length, leftWithoutMethod: preview.toNone.length },
-  });
-  return preview;
+  const outcome = await changeMethods(
+    actorOf(session, address),
+    { kind: "integration", integrationId: integration.id },
+    {
+      lockoutConfirmed: options.lockoutConfirmed,
+      audit: {
+        action: "integration.removed",
+        targetType: "integration",
+        targetId: integration.id,
+        detail: { tenantId: integration.tenantId, linksRevoked: preview.linked.length, leftWithoutMethod: preview.toNone.length },
+      },
+    },
+    async (tx) => {
+      await tx.microsoftLink.deleteMany({ where: { integrationId: integration.id } });
+      await tx.integration.update({ where: { id: integration.id }, data: { status: "removed", removedAt: new Date() } });
+    },
+  );
+  if (outcome.kind !== "done") return { kind: "confirm_lockout" as const, preview };
+  return { kind: "done" as const, preview: { ...preview, toPassword: outcome.preview.toPassword, toNone: outcome.preview.toNone } };
 }

@@ -7,9 +7,10 @@ import { audit } from "./audit.server.ts";
 import { createUser, InputError } from "./orgs.server.ts";
 import { hashPassword } from "./passwords.server.ts";
 import { queueEmail } from "./mail/outbox.server.ts";
-import { microsoftSignInFor } from "./microsoft/start.server.ts";
-import { signInStrategyFor } from "./sign-in-method.server.ts";
-import type { SignInMethod } from "./strategy.ts";
+import { microsoftSignInFor } from "./signin/microsoft.server.ts";
+import { signInStrategyFor } from "./signin/methods.server.ts";
+import { changeMethods } from "./signin/change.server.ts";
+import type { SignInMethod } from "./signin/rule.ts";
 import { accountKey, clearFailures } from "./throttle.server.ts";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./tokens.server.ts";
 
@@ -131,8 +132,11 @@ export async function revokeInvitation(admin: Admin, userId: string, address: st
   // Without a password the account could still be reached with "forgot password": disable it instead of leaving it open.
   const disable = data.created && !user.passwordHash && user.status === "active";
   if (disable) {
-    await db.user.update({ where: { id: user.id }, data: { status: "disabled" } });
-    await db.session.deleteMany({ where: { userId: user.id } });
+    const actor = { userId: admin.userId, orgId: user.orgId, address };
+    // An invited account without a password is no admin who can sign in: disabling it cannot lock anyone out.
+    await changeMethods(actor, { kind: "disable", userId: user.id }, { lockoutConfirmed: true, endSessions: { userId: user.id, all: true }, audit: { action: "user.disabled", detail: { reason: "invitation revoked" } } }, (tx) =>
+      tx.user.update({ where: { id: user.id }, data: { status: "disabled" } }),
+    );
   }
   await audit({ action: "invitation.revoked", orgId: user.orgId, actorId: admin.userId, targetType: "user", targetId: user.id, ipAddress: address, detail: { email: user.email, disabled: disable } });
   return { ok: true, message: `The invitation of ${user.name} was revoked; its link no longer works.` };
@@ -198,10 +202,6 @@ export async function openInvitation(token: unknown) {
   return { user, orgName: user.org.name, method: method === "microsoft" ? ("microsoft" as const) : ("password" as const) };
 }
 
-async function accepted(user: User, method: "password" | "microsoft", address: string) {
-  await audit({ action: "invitation.accepted", orgId: user.orgId, actorId: user.id, targetType: "user", targetId: user.id, ipAddress: address, detail: { method } });
-}
-
 /**
  * Sets the invited user's password and uses the link up. TOTP comes at the first sign-in (enrolment).
  * "microsoft": the strategy says this user signs in with Microsoft, so no password is set.
@@ -214,24 +214,29 @@ export async function acceptWithPassword(token: string, password: string, addres
   const passwordHash = await hashPassword(password);
   if (!(await consumeToken("invitation", token))) return "invalid";
   const { user } = invitation;
-  await db.user.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: new Date(), passwordLockedAt: null } });
+  const outcome = await changeMethods(
+    { userId: user.id, orgId: user.orgId, address },
+    { kind: "password", userId: user.id, hasPassword: true },
+    { endSessions: { userId: user.id, all: true }, audit: { action: "invitation.accepted", detail: { method: "password" } } },
+    (tx) => tx.user.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: new Date(), passwordLockedAt: null } }),
+  );
+  if (outcome.kind === "refused") return "microsoft";
   await clearFailures(accountKey(user.id));
   await revokeTokens("invitation", user.id);
-  await db.session.deleteMany({ where: { userId: user.id } });
-  await accepted(user, "password", address);
   return "done";
 }
 
 /**
- * Uses the link up and starts the Microsoft sign-in for its user (with their account as the hint).
- * May throw MicrosoftUnavailableError before anything changes.
+ * Starts the Microsoft sign-in for the invited user, with their account as the hint. The link is used up
+ * only when that sign-in comes back as the invited identity (tid, oid): another account of the tenant neither
+ * signs in nor accepts it (docs/decisions/007). May throw MicrosoftUnavailableError before anything changes.
  */
-export async function acceptWithMicrosoft(token: string, address: string): Promise<{ kind: "invalid" } | { kind: "password" } | { kind: "redirect"; url: string; setCookie?: string }> {
+export async function acceptWithMicrosoft(token: string): Promise<{ kind: "invalid" } | { kind: "password" } | { kind: "redirect"; url: string; setCookie?: string }> {
   const invitation = await openInvitation(token);
   if (!invitation) return { kind: "invalid" };
   if (invitation.method !== "microsoft") return { kind: "password" };
-  const start = await microsoftSignInFor(invitation.user, "/");
-  if (!(await consumeToken("invitation", token))) return { kind: "invalid" };
-  await accepted(invitation.user, "microsoft", address);
+  const found = await peekToken("invitation", token);
+  if (!found) return { kind: "invalid" };
+  const start = await microsoftSignInFor(invitation.user, "/", { invitation: found.id });
   return start ? { kind: "redirect", url: start.url, setCookie: start.setCookie } : { kind: "redirect", url: "/login" };
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { db } from "./db.server.ts";
 import { isUniqueViolation } from "./db-errors.server.ts";
 import { audit } from "./audit.server.ts";
+import { changeMethods } from "./signin/change.server.ts";
 import { parseIdentifier } from "./identifier.ts";
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from "./passwords.server.ts";
 
@@ -149,20 +150,23 @@ export async function createUser(input: UserInput) {
   return user;
 }
 
-/** Turns the organization's SSO licence on or off; audited only when it changes. */
-export async function setSsoLicence(orgId: string, on: boolean, actorId?: string) {
+/**
+ * Turns the organization's SSO licence on or off (the operator), through the method-change path; audited only
+ * when it changes. Refuses with a sentence when no admin would be left on password, unless `lockoutConfirmed`.
+ */
+export async function setSsoLicence(orgId: string, on: boolean, actorId?: string, options: { lockoutConfirmed?: boolean } = {}) {
   const org = await requireOrganization(orgId);
   if (org.ssoLicensed === on) return org;
-  const updated = await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: on } });
-  await audit({
-    action: "org.licence.changed",
-    orgId: org.id,
-    actorId,
-    targetType: "organization",
-    targetId: org.id,
-    detail: { ssoLicensed: on },
-  });
-  return updated;
+  const outcome = await changeMethods(
+    { userId: actorId ?? null, orgId: org.id, address: null },
+    { kind: "org", ssoLicensed: on },
+    { lockoutConfirmed: options.lockoutConfirmed, audit: { action: "org.licence.changed", targetType: "organization", targetId: org.id, detail: { ssoLicensed: on } } },
+    (tx) => tx.organization.update({ where: { id: org.id }, data: { ssoLicensed: on } }),
+  );
+  if (outcome.kind === "confirm_lockout") {
+    throw new InputError("No admin of this organization would be left who can sign in with a password and authenticator app; run it again with --confirm-lockout to go ahead.");
+  }
+  return db.organization.findUniqueOrThrow({ where: { id: org.id } });
 }
 
 export function listOrganizations() {

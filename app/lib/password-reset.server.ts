@@ -3,7 +3,9 @@
 import { db } from "./db.server.ts";
 import { env } from "./env.server.ts";
 import { audit } from "./audit.server.ts";
-import { findUserByIdentifier } from "./signin.server.ts";
+import { findUserByIdentifier } from "./signin/steps.server.ts";
+import { signInStrategyFor } from "./signin/methods.server.ts";
+import { changeMethods } from "./signin/change.server.ts";
 import { issueToken, consumeToken, revokeTokens } from "./tokens.server.ts";
 import { hashPassword } from "./passwords.server.ts";
 import { accountKey, clearFailures } from "./throttle.server.ts";
@@ -19,9 +21,16 @@ export async function requestPasswordReset(identifier: string, address: string):
   if (!user || user.status !== "active" || !user.email) return;
   // One message a minute per account keeps the form from being used to flood a mailbox.
   const recent = await db.oneTimeToken.findFirst({
-    where: { type: "password_reset", target: user.id, createdAt: { gt: new Date(Date.now() - RESEND_AFTER_MS) } },
+    where: { type: { in: ["password_reset", "password_reset_microsoft"] }, target: user.id, createdAt: { gt: new Date(Date.now() - RESEND_AFTER_MS) } },
   });
   if (recent) return;
+  if ((await signInStrategyFor(user)).method === "microsoft") {
+    // SSO replaces the password: nothing to reset, and no link that would store one. Same page, same silence.
+    await issueToken("password_reset_microsoft", user.id, 1);
+    await queueEmail(user.email, "microsoft-sign-in", { name: user.name, signInUrl: `${env().APP_ORIGIN}/login` });
+    await audit({ action: "password.reset.requested", orgId: user.orgId, actorId: user.id, ipAddress: address, detail: { method: "microsoft", sent: "microsoft-sign-in" } });
+    return;
+  }
   const token = await issueToken("password_reset", user.id, RESET_MINUTES);
   await queueEmail(user.email, "password-reset", {
     name: user.name,
@@ -31,20 +40,28 @@ export async function requestPasswordReset(identifier: string, address: string):
   await audit({ action: "password.reset.requested", orgId: user.orgId, actorId: user.id, ipAddress: address });
 }
 
-/** Sets the new password when the token is still good; ends every session of the user. */
-export async function resetPassword(token: string, password: string, address: string): Promise<boolean> {
+export type ResetOutcome = "done" | "invalid" | "microsoft";
+
+/**
+ * Sets the new password when the token is still good, through the method-change path: never for a user whose
+ * method is Microsoft; every session of the user ends.
+ */
+export async function resetPassword(token: string, password: string, address: string): Promise<ResetOutcome> {
+  const passwordHash = await hashPassword(password);
   const found = (await consumeToken("password_reset", token)) ?? (await consumeToken("set_password", token));
-  if (!found) return false;
+  if (!found) return "invalid";
   const user = await db.user.findUnique({ where: { id: found.target } });
-  if (!user || user.status !== "active") return false;
-  await db.user.update({
-    where: { id: user.id },
-    data: { passwordHash: await hashPassword(password), passwordChangedAt: new Date(), passwordLockedAt: null },
-  });
+  if (!user || user.status !== "active") return "invalid";
+  const outcome = await changeMethods(
+    { userId: user.id, orgId: user.orgId, address },
+    { kind: "password", userId: user.id, hasPassword: true },
+    // Setting a password can only add an admin on password: no lock-out to confirm.
+    { endSessions: { userId: user.id, all: true }, audit: { action: "password.reset" } },
+    (tx) => tx.user.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: new Date(), passwordLockedAt: null } }),
+  );
+  if (outcome.kind === "refused") return "microsoft";
   await clearFailures(accountKey(user.id));
   await revokeTokens("password_reset", user.id);
   await revokeTokens("set_password", user.id);
-  await db.session.deleteMany({ where: { userId: user.id } });
-  await audit({ action: "password.reset", orgId: user.orgId, actorId: user.id, ipAddress: address });
-  return true;
+  return "done";
 }

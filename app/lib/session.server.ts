@@ -72,6 +72,7 @@ export async function startSession(request: Request, s: NewSession): Promise<str
     authMethod: s.authMethod ?? null,
     authenticatedAt: s.stage === "active" ? now : null,
     microsoftTenantId: s.microsoftTenantId ?? null,
+    totpPendingSecret: null,
     userAgent: request.headers.get("User-Agent")?.slice(0, 512) ?? null,
     ipAddress: s.clientAddress,
     createdAt: now,

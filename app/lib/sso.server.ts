@@ -3,8 +3,8 @@
 // one off is previewed first; and nothing may leave the org with no admin able to sign in with a password
 // unless the admin says so explicitly.
 import { db } from "./db.server.ts";
-import { audit } from "./audit.server.ts";
-import { previewChange, type Change } from "./previews.server.ts";
+import { actorOf, changeMethods, type Tx } from "./signin/change.server.ts";
+import type { Change } from "./signin/methods.server.ts";
 import { setPasswordOutcome } from "./set-password.server.ts";
 import type { LiveSession } from "./session.server.ts";
 
@@ -25,32 +25,40 @@ export type SwitchResult =
   | { kind: "confirm_lockout" }
   | { kind: "refused"; message: string };
 
-type Tx = Parameters<Parameters<typeof db.$transaction>[0]>[0];
-
 const LABEL: Record<OrgSwitch, string> = { ssoEnabled: "SSO", ssoForAllSynced: "SSO for all synced users" };
 
-type Applied = { kind: "applied"; detail: { toMicrosoft: number; toPassword: number; toNone: number }; links: string };
+type Applied = { kind: "applied"; detail: { toMicrosoft: number; toPassword: number; toNone: number }; passwordsRemoved: number; links: string };
 
 /**
- * The sequence every switch follows, with one preview: off needs the admin to have seen it; on needs an
- * explicit yes when no admin would keep a password; then the switch and the passwords SSO replaces, in one
- * transaction, and set-password links for whoever is left with none.
+ * The sequence every switch follows: off needs the admin to have seen the preview; then the method-change
+ * path (which asks for an explicit yes when no admin would keep a password) writes it; then set-password
+ * links for whoever is left with none.
  */
-async function switchWith(session: LiveSession, change: Change, enabled: boolean, options: SwitchOptions, write: (tx: Tx) => Promise<unknown>): Promise<Applied | { kind: "confirm_off" | "confirm_lockout" }> {
+async function switchWith(
+  session: LiveSession,
+  address: string,
+  change: Change,
+  enabled: boolean,
+  options: SwitchOptions,
+  action: { action: string; targetType?: string; targetId?: string },
+  write: (tx: Tx) => Promise<unknown>,
+): Promise<Applied | { kind: "confirm_off" | "confirm_lockout" }> {
   if (!enabled && !options.confirmed) return { kind: "confirm_off" };
-  const preview = await previewChange(session.user.orgId, change);
-  if (enabled && !options.lockoutConfirmed && preview.admins > 0 && preview.adminsOnPassword === 0) return { kind: "confirm_lockout" };
-  const removePasswords = preview.toMicrosoft.map((u) => u.id);
-  await db.$transaction(async (tx) => {
-    await write(tx);
-    // Synced users whose method becomes Microsoft lose their password: SSO replaces it (DESIGN.md).
-    if (removePasswords.length) {
-      await tx.user.updateMany({ where: { id: { in: removePasswords }, orgId: session.user.orgId, source: "synced" }, data: { passwordHash: null, passwordChangedAt: new Date() } });
-    }
-  });
+  const outcome = await changeMethods(actorOf(session, address), change, { lockoutConfirmed: options.lockoutConfirmed, audit: action }, write);
+  if (outcome.kind === "confirm_lockout") return { kind: "confirm_lockout" };
+  if (outcome.kind === "refused") throw new Error(`a switch was refused: ${outcome.code}`);
+  const { preview } = outcome;
   const detail = { toMicrosoft: preview.toMicrosoft.length, toPassword: preview.toPassword.length, toNone: preview.toNone.length };
   const links = !enabled && preview.toNone.length ? ` ${await setPasswordOutcome(session, preview.toNone, Boolean(options.sendLinks))}` : "";
-  return { kind: "applied", detail, links };
+  return { kind: "applied", detail, passwordsRemoved: outcome.passwordsRemoved, links };
+}
+
+/** "4 synced users now sign in with Microsoft; their passwords were removed", true to what happened. */
+function movedSentence(toMicrosoft: number, passwordsRemoved: number): string {
+  if (!toMicrosoft) return "";
+  const who = toMicrosoft === 1 ? "1 user now signs in with Microsoft" : `${toMicrosoft} users now sign in with Microsoft`;
+  if (!passwordsRemoved) return ` ${who}.`;
+  return ` ${who}; ${passwordsRemoved === toMicrosoft ? (toMicrosoft === 1 ? "their password was" : "their passwords were") : `${passwordsRemoved} password(s) were`} removed.`;
 }
 
 export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enabled: boolean, address: string, options: SwitchOptions = {}): Promise<SwitchResult> {
@@ -61,12 +69,13 @@ export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enable
   if (name === "ssoForAllSynced" && enabled && !org.syncIntegrationId) {
     return { kind: "refused", message: "Set up Entra ID Sync first: there are no synced users yet." };
   }
-  const result = await switchWith(session, { kind: "org", [name]: enabled }, enabled, options, (tx) => tx.organization.update({ where: { id: orgId }, data: { [name]: enabled } }));
+  const action = `org.${name === "ssoEnabled" ? "sso" : "sso_all_synced"}.${enabled ? "enabled" : "disabled"}`;
+  const result = await switchWith(session, address, { kind: "org", [name]: enabled }, enabled, options, { action }, (tx) =>
+    tx.organization.update({ where: { id: orgId }, data: { [name]: enabled } }),
+  );
   if (result.kind !== "applied") return result;
   const { detail, links } = result;
-  await audit({ action: `org.${name === "ssoEnabled" ? "sso" : "sso_all_synced"}.${enabled ? "enabled" : "disabled"}`, orgId, actorId: session.userId, ipAddress: address, detail });
-  const moved = detail.toMicrosoft ? ` ${detail.toMicrosoft} synced user(s) now sign in with Microsoft; their passwords were removed.` : "";
-  return { kind: "done", message: `${LABEL[name]} is ${enabled ? "on" : "off"}.${moved}${links}` };
+  return { kind: "done", message: `${LABEL[name]} is ${enabled ? "on" : "off"}.${movedSentence(detail.toMicrosoft, result.passwordsRemoved)}${links}` };
 }
 
 /** The per-user SSO flag of a synced user (locked while "all synced users" is on). */
@@ -80,10 +89,12 @@ export async function setUserSso(session: LiveSession, userId: string, enabled: 
   if (user.source !== "synced") return { kind: "refused", message: "Only users synced from Entra ID have a per-user SSO switch; others link their Microsoft account." };
   if (org.ssoForAllSynced) return { kind: "refused", message: "SSO is on for all synced users, so no synced user can be excepted. Turn that off first." };
   if (user.ssoEnabled === enabled) return { kind: "done", message: `SSO is already ${enabled ? "on" : "off"} for ${user.name}.` };
-  const result = await switchWith(session, { kind: "user_sso", userId, enabled }, enabled, options, (tx) => tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }));
+  const result = await switchWith(session, address, { kind: "user_sso", userId, enabled }, enabled, options, { action: `user.sso.${enabled ? "enabled" : "disabled"}` }, (tx) =>
+    tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }),
+  );
   if (result.kind !== "applied") return result;
   const { detail, links } = result;
-  await audit({ action: `user.sso.${enabled ? "enabled" : "disabled"}`, orgId, actorId: session.userId, targetType: "user", targetId: userId, ipAddress: address, detail });
-  const effect = detail.toMicrosoft ? " They sign in with Microsoft now; their password was removed." : org.ssoEnabled ? "" : " It takes effect when SSO is on for the organization.";
+  const removed = result.passwordsRemoved ? "; their password was removed" : "";
+  const effect = detail.toMicrosoft ? ` They sign in with Microsoft now${removed}.` : org.ssoEnabled ? "" : " It takes effect when SSO is on for the organization.";
   return { kind: "done", message: `SSO is ${enabled ? "on" : "off"} for ${user.name}.${effect}${links}` };
 }

@@ -2,7 +2,8 @@
 import { db } from "./db.server.ts";
 import { randomToken, sha256 } from "./crypto.server.ts";
 
-export type TokenType = "password_reset" | "set_password" | "invitation" | "oauth_state" | "consent_state";
+/** password_reset_microsoft: no link, only the one-a-minute limit of "forgot password" for a Microsoft user. */
+export type TokenType = "password_reset" | "password_reset_microsoft" | "set_password" | "invitation" | "oauth_state" | "consent_state";
 
 export async function issueToken(type: TokenType, target: string, minutes: number, data?: unknown): Promise<string> {
   const token = randomToken();
@@ -38,4 +39,13 @@ export async function consumeToken(type: TokenType, token: unknown): Promise<Fou
 
 export async function revokeTokens(type: TokenType, target: string) {
   await db.oneTimeToken.updateMany({ where: { type, target, usedAt: null }, data: { usedAt: new Date() } });
+}
+
+/** Uses up a token known by its row (a flow that kept the row's id, never the token itself); null when already used or expired. */
+export async function consumeTokenById(type: TokenType, id: unknown): Promise<{ id: string; target: string } | null> {
+  if (typeof id !== "string" || id.length > 64) return null;
+  const row = await db.oneTimeToken.findUnique({ where: { id } });
+  if (!row || row.type !== type || row.usedAt || row.expiresAt <= new Date()) return null;
+  const { count } = await db.oneTimeToken.updateMany({ where: { id, usedAt: null }, data: { usedAt: new Date() } });
+  return count === 1 ? { id, target: row.target } : null;
 }

@@ -1,27 +1,37 @@
-// Setting up and replacing a user's authenticator app. A new secret waits in totpPendingSecret
-// until a code from it arrives, so a half-done reset never locks the user out.
-import type { User } from "~/generated/prisma/client.ts";
+// Setting up and replacing a user's authenticator app. A new secret belongs to the attempt — the session that
+// showed it — and becomes the user's only when a code from it arrives: a half-done reset never locks the user
+// out, and a secret someone else saw (with the user's password, before the user enrolled) is never reused.
+import type { Session, User } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { checkTotp, newTotpSecret, openTotpSecret, sealTotpSecret, totpSetup } from "./totp.server.ts";
 import { regenerateRecoveryCodes } from "./recovery-codes.server.ts";
 
-export async function pendingTotpSetup(user: User) {
-  let sealed = user.totpPendingSecret;
+type AttemptSession = Pick<Session, "id" | "userId" | "totpPendingSecret"> & { user: Pick<User, "email" | "phone" | "name"> };
+
+/** The secret and QR code this session shows; created on first view and kept for the session's life. */
+export async function pendingTotpSetup(session: AttemptSession) {
+  let sealed = session.totpPendingSecret;
   if (!sealed) {
     sealed = sealTotpSecret(newTotpSecret());
-    await db.user.update({ where: { id: user.id }, data: { totpPendingSecret: sealed } });
+    await db.session.update({ where: { id: session.id }, data: { totpPendingSecret: sealed } });
+    session.totpPendingSecret = sealed;
   }
-  return totpSetup(openTotpSecret(sealed), user.email ?? user.phone ?? user.name);
+  return totpSetup(openTotpSecret(sealed), session.user.email ?? session.user.phone ?? session.user.name);
 }
 
-/** Makes the pending secret the user's authenticator when `code` comes from it; returns new recovery codes. */
-export async function confirmPendingTotp(user: User, code: string): Promise<string[] | null> {
-  if (!user.totpPendingSecret) return null;
-  const step = await checkTotp(openTotpSecret(user.totpPendingSecret), code.replace(/\s/g, ""), null);
+/** Makes this session's pending secret the user's authenticator when `code` comes from it; returns new recovery codes. */
+export async function confirmPendingTotp(session: AttemptSession, code: string): Promise<string[] | null> {
+  const sealed = session.totpPendingSecret;
+  if (!sealed) return null;
+  const step = await checkTotp(openTotpSecret(sealed), code.replace(/\s/g, ""), null);
   if (step === null) return null;
-  const { count } = await db.user.updateMany({
-    where: { id: user.id, totpPendingSecret: user.totpPendingSecret },
-    data: { totpSecret: user.totpPendingSecret, totpPendingSecret: null, totpEnrolledAt: new Date(), totpLastStep: step },
+  const taken = await db.$transaction(async (tx) => {
+    // Only the session that still holds this secret may use it, once.
+    const { count } = await tx.session.updateMany({ where: { id: session.id, totpPendingSecret: sealed }, data: { totpPendingSecret: null } });
+    if (count !== 1) return false;
+    await tx.user.update({ where: { id: session.userId }, data: { totpSecret: sealed, totpEnrolledAt: new Date(), totpLastStep: step } });
+    return true;
   });
-  return count === 1 ? regenerateRecoveryCodes(user.id) : null;
+  session.totpPendingSecret = null;
+  return taken ? regenerateRecoveryCodes(session.userId) : null;
 }

@@ -1,8 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, Link, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData, useActionData } from "@remix-run/react";
 import { z } from "zod";
-import { Submit } from "~/components/form.tsx";
+import { Submit, FormError } from "~/components/form.tsx";
 import { IntegrationStatus } from "~/components/integration-status.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
@@ -40,7 +40,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 const schema = z.discriminatedUnion(
   "intent",
-  [z.object({ intent: z.literal("check") }), z.object({ intent: z.literal("consent") }), z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional() })],
+  [z.object({ intent: z.literal("check") }), z.object({ intent: z.literal("consent") }), z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional(), lockoutConfirmed: z.literal("yes").optional() })],
   { error: "Choose an action on this page." },
 );
 
@@ -58,7 +58,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const message = { active: "Consent confirmed: the integration is active.", waiting: "Microsoft has not confirmed consent yet.", unavailable: "Microsoft could not be reached. Check again in a few minutes." }[result.kind];
     return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
   }
-  const preview = await removeIntegration(session, integration, address);
+  const removed = await removeIntegration(session, integration, address, { lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
+  if (removed.kind === "confirm_lockout") {
+    return data({ error: "Nothing was removed: no admin would be left who can sign in with a password and authenticator app. Tick the confirmation to remove it anyway." }, { status: 409 });
+  }
+  const { preview } = removed;
   let message = `Integration removed. ${preview.linked.length} link(s) revoked.`;
   if (preview.toNone.length) message += ` ${await setPasswordOutcome(session, preview.toNone, parsed.data.sendLinks === "yes")}`;
   return redirect("/admin/integrations", { headers: { "Set-Cookie": await setFlash(message) } });
@@ -66,12 +70,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 export default function IntegrationDetail() {
   const { integration: i, preview } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
   const waiting = i.status === "pending_consent" || i.status === "failed";
   return (
     <>
       <p>
         <Link to="/admin/integrations">← All integrations</Link>
       </p>
+      <FormError message={result?.error} />
       <section className="card" aria-labelledby="int-heading">
         <h2 id="int-heading">{i.displayName ?? i.tenantDomain ?? "Microsoft tenant"}</h2>
         <dl>

@@ -8,7 +8,7 @@ import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { previewChange } from "~/lib/previews.server.ts";
+import { whatIf } from "~/lib/signin/methods.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setOrgSwitch, type OrgSwitch } from "~/lib/sso.server.ts";
 
@@ -31,7 +31,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const [step, target] = (confirm?.split("-") ?? [null, null]) as ["off" | "lockout" | null, Target | null];
   const name = target ? SWITCHES[target] : null;
   const pending = name && step ? { step, target: target!, enabled: step === "lockout" } : null;
-  const preview = pending && name ? await previewChange(org.id, { kind: "org", [name]: pending.enabled }) : null;
+  const preview = pending && name ? await whatIf(org.id, { kind: "org", [name]: pending.enabled }) : null;
   return {
     licensed: org.ssoLicensed,
     ssoEnabled: org.ssoEnabled,

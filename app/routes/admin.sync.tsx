@@ -14,6 +14,7 @@ import { resolveConflict } from "~/lib/sync/conflicts.server.ts";
 import { startSync } from "~/lib/sync/run.server.ts";
 import { connect, disconnect, syncOverview } from "~/lib/sync/settings.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
+import { LockoutConfirm } from "~/components/switch-preview.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Entra ID Sync" }];
 
@@ -49,6 +50,7 @@ const schema = z.discriminatedUnion(
       intent: z.literal("resolve"),
       conflictId: id("Choose a conflict on this page."),
       resolution: z.enum(["attach", "separate"], { error: "Choose to attach the user or to keep them separate." }),
+      lockoutConfirmed: z.literal("yes").optional(),
     }),
   ],
   { error: "Choose an action on this page." },
@@ -58,6 +60,8 @@ type ActionData = {
   errors: Record<string, string>;
   values?: { integrationId?: string; scope?: string; groupId?: string };
   confirm?: { from: string; to: string; scopeChanges: boolean; integrationId: string; scope: string; groupId: string };
+  /** Attaching this conflict's user leaves no admin on password: the admin must say yes. */
+  lockoutConflictId?: string;
 };
 
 const fail = (errors: Record<string, string>, status: number, values?: ActionData["values"]) => data<ActionData>({ errors, values }, { status });
@@ -93,8 +97,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (started.kind === "not_connected") return fail({ form: "The sync connection is not active. Check the integration under Users → Microsoft integrations." }, 400);
     return done("Sync started. Its progress is shown below.");
   }
-  const result = await resolveConflict(session, input.conflictId, input.resolution, address);
-  return result.ok ? done(result.message) : fail({ form: result.message }, 409);
+  const result = await resolveConflict(session, input.conflictId, input.resolution, address, { lockoutConfirmed: input.lockoutConfirmed === "yes" });
+  if (result.ok) return done(result.message);
+  return data<ActionData>({ errors: { form: result.message }, lockoutConflictId: result.confirmLockout ? input.conflictId : undefined }, { status: 409 });
 }
 
 /** While a run is going: polls with JavaScript; without it, the page refreshes itself (the noscript meta). */
@@ -253,6 +258,7 @@ export default function EntraIdSync() {
                 <td>
                   <Form method="post" className="row">
                     <input type="hidden" name="conflictId" value={c.id} />
+                    {result?.lockoutConflictId === c.id ? <LockoutConfirm /> : null}
                     <Submit name="resolution" value="attach">
                       Make {c.local.name} the synced user
                     </Submit>

@@ -8,12 +8,9 @@ import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { removeLink } from "~/lib/links.server.ts";
+import { revokeLink } from "~/lib/links.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
-import { previewChange } from "~/lib/previews.server.ts";
-import { setPasswordOutcome } from "~/lib/set-password.server.ts";
-import { loadOrgState, strategyInput, strategyUserSelect } from "~/lib/previews.server.ts";
-import { resolveSignIn } from "~/lib/strategy.ts";
+import { orgMethods, strategyUserSelect } from "~/lib/signin/methods.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Users" }];
@@ -32,7 +29,7 @@ const querySchema = z.object({
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user: admin } = await requireAdmin(request);
   const query = querySchema.parse(Object.fromEntries(new URL(request.url).searchParams));
-  const state = await loadOrgState(admin.orgId);
+  const { state, strategyOf } = await orgMethods(admin.orgId);
   const where: Prisma.UserWhereInput = {
     orgId: admin.orgId,
     ...(query.show === "synced" ? { source: "synced", status: "active", syncIntegrationId: state.syncIntegrationId ?? "-" } : query.show === "local" ? { source: "local" } : {}),
@@ -56,7 +53,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       role: u.role,
       source: u.source,
       status: u.status,
-      method: resolveSignIn(strategyInput(state, u)).method,
+      method: strategyOf(u).method,
       hasPassword: Boolean(u.passwordHash),
       link: u.microsoftLink ? { upn: u.microsoftLink.upn, tenantId: u.microsoftLink.tenantId } : null,
     }))
@@ -69,20 +66,17 @@ const schema = z.object({
   intent: z.literal("revoke", { error: "Choose an action on this page." }),
   userId: z.string().min(1).max(64),
   sendLink: z.literal("yes").optional(),
+  lockoutConfirmed: z.literal("yes").optional(),
 });
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireAdmin(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ error: Object.values(parsed.errors)[0] }, { status: 400 });
-  // Org isolation: the user must belong to the admin's organization.
-  const user = await db.user.findFirst({ where: { id: parsed.data.userId, orgId: session.user.orgId } });
-  if (!user) throw new Response("Not found", { status: 404 });
-  const preview = await previewChange(session.user.orgId, { kind: "link", userId: user.id });
-  if (!(await removeLink(user, session.userId, clientAddress(context)))) return data({ error: `${user.name} has no linked Microsoft account.` }, { status: 400 });
-  let message = `The Microsoft link of ${user.name} was revoked and their Microsoft sessions ended.`;
-  if (preview.toNone.length) message += ` ${await setPasswordOutcome(session, preview.toNone, parsed.data.sendLink === "yes")}`;
-  return redirect("/admin/users", { headers: { "Set-Cookie": await setFlash(message) } });
+  const result = await revokeLink(session, parsed.data.userId, clientAddress(context), { sendLink: parsed.data.sendLink === "yes", lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
+  if (!result.ok && result.status === 404) throw new Response("Not found", { status: 404 });
+  if (!result.ok) return data({ error: result.message }, { status: result.status });
+  return redirect("/admin/users", { headers: { "Set-Cookie": await setFlash(result.message) } });
 }
 
 export default function Users() {

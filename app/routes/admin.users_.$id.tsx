@@ -11,10 +11,9 @@ import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { loadOrgState, previewChange, strategyInput, strategyUserSelect } from "~/lib/previews.server.ts";
+import { orgMethods, whatIf } from "~/lib/signin/methods.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setUserSso } from "~/lib/sso.server.ts";
-import { resolveSignIn } from "~/lib/strategy.ts";
 
 export const meta: MetaFunction = () => [{ title: "User" }];
 
@@ -29,14 +28,14 @@ async function load(request: Request, id: string | undefined) {
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { session, user } = await load(request, params.id);
-  const [org, state, sessions] = await Promise.all([
+  const [org, methods, sessions] = await Promise.all([
     db.organization.findUniqueOrThrow({ where: { id: user.orgId }, select: { name: true, ssoEnabled: true, ssoForAllSynced: true } }),
-    loadOrgState(user.orgId),
+    orgMethods(user.orgId),
     db.session.count({ where: { userId: user.id, stage: "active" } }),
   ]);
-  const strategy = resolveSignIn(strategyInput(state, { ...user, microsoftLink: user.microsoftLink }));
+  const strategy = methods.strategyOf(user);
   const confirm = new URL(request.url).searchParams.get("confirm");
-  const offPreview = confirm === "sso-off" && user.ssoEnabled ? await previewChange(user.orgId, { kind: "user_sso", userId: user.id, enabled: false }) : null;
+  const offPreview = confirm === "sso-off" && user.ssoEnabled ? await whatIf(user.orgId, { kind: "user_sso", userId: user.id, enabled: false }) : null;
   return {
     admin: { name: session.user.name, orgName: org.name },
     user: {

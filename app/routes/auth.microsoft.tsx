@@ -2,7 +2,7 @@ import type { ActionFunctionArgs } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { microsoftConfigured } from "~/lib/microsoft/config.server.ts";
 import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
-import { microsoftSignInAnyone } from "~/lib/microsoft/start.server.ts";
+import { microsoftSignInAnyone } from "~/lib/signin/microsoft.server.ts";
 import { safeRedirectPath } from "~/lib/security.server.ts";
 import { requireAnonymous } from "~/lib/session.server.ts";
 

@@ -2,16 +2,11 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
-import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
-import { createLink } from "~/lib/links.server.ts";
 import { browserBinding } from "~/lib/microsoft/flow-cookie.server.ts";
-import { completeMicrosoftFlow } from "~/lib/microsoft/signin.server.ts";
-import { safeRedirectPath } from "~/lib/security.server.ts";
-import { getSession, startSession } from "~/lib/session.server.ts";
-import { microsoftIdentityOf, signInStrategyFor, userForMicrosoftIdentity } from "~/lib/sign-in-method.server.ts";
+import { getSession } from "~/lib/session.server.ts";
+import { completeMicrosoft, type MicrosoftFailure } from "~/lib/signin/microsoft.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft sign-in" }];
 
@@ -26,61 +21,42 @@ const problems = {
   notForYou: { title: "Microsoft sign-in isn't turned on for your account", message: "Your organization has not enabled Microsoft sign-in for you. Sign in with your password instead.", next: { to: "/login", label: "Sign in with your password" } },
   wrongTenant: { title: "That Microsoft account belongs to another organization", message: "Sign in at Microsoft with an account of your organization's registered tenant. Nothing was linked.", next: { to: "/settings/microsoft", label: "Back to settings" } },
   taken: { title: "That Microsoft account is linked to someone else", message: "A Microsoft account can be linked to one portal account only. Nothing was linked.", next: { to: "/settings/microsoft", label: "Back to settings" } },
-  wrongAccount: { title: "That is not the Microsoft account you linked", message: "To confirm it's you, sign in with the Microsoft account linked to your portal account.", next: { to: "/settings/microsoft", label: "Back to settings" } },
+  wrongAccount: { title: "That is not the Microsoft account you sign in with", message: "Sign in at Microsoft with the account your portal account uses. Nothing was changed.", next: { to: "/login", label: "Back to sign in" } },
+  lockout: { title: "Nothing was linked", message: "You are the last admin who signs in with a password and authenticator app. Confirm on the previous page that you want to sign in with Microsoft only, then try again.", next: { to: "/settings/microsoft", label: "Back to settings" } },
+  notFresh: { title: "Microsoft did not confirm a fresh sign-in", message: "For your security the change needs a sign-in at Microsoft just now. Nothing was changed; try again and sign in at Microsoft when asked.", next: { to: "/settings/microsoft", label: "Back to settings" } },
 } satisfies Record<string, Problem>;
+
+const PROBLEM: Record<MicrosoftFailure, keyof typeof problems> = {
+  cancelled: "cancelled",
+  state_unknown: "expired",
+  token_invalid: "notVerified",
+  microsoft_unavailable: "unavailable",
+  identity_unknown: "notConnected",
+  method_not_microsoft: "notForYou",
+  identity_not_expected: "wrongAccount",
+  tenant_not_active: "wrongTenant",
+  identity_taken: "taken",
+  already_linked: "taken",
+  lockout_not_confirmed: "lockout",
+  reauth_not_fresh: "notFresh",
+};
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const address = clientAddress(context);
   const session = await getSession(request);
   const active = session?.stage === "active" ? session : null;
-  const binding = active ? active.id : await browserBinding(request);
-  const outcome = await completeMicrosoftFlow(new URL(request.url).searchParams, binding ?? "none");
-  const forUser = (problem: Problem) => (active ? { ...problem, next: { to: "/settings/microsoft", label: "Back to settings" } } : problem);
-
-  if (outcome.kind === "cancelled") return { problem: outcome.flow?.purpose === "signin" || !active ? problems.cancelled : forUser(problems.cancelled) };
-  if (outcome.kind === "bad_state") return { problem: forUser(problems.expired) };
-  if (outcome.kind === "unavailable") return { problem: forUser(problems.unavailable) };
-  if (outcome.kind === "invalid_token") {
-    await audit({ action: "microsoft.callback", result: "failure", ipAddress: address, detail: { reason: outcome.reason } });
-    return { problem: forUser(problems.notVerified) };
-  }
-
-  const { flow, identity } = outcome;
-  const returnTo = safeRedirectPath(flow.returnTo, "/");
-
-  if (flow.purpose === "signin") {
-    const user = await userForMicrosoftIdentity(identity.tenantId, identity.objectId);
-    if (!user) {
-      await audit({ action: "signin.microsoft.failed", result: "failure", ipAddress: address, detail: { tenantId: identity.tenantId, objectId: identity.objectId, reason: "not connected" } });
-      return { problem: problems.notConnected };
-    }
-    const strategy = await signInStrategyFor(user);
-    const expected = await microsoftIdentityOf(user, strategy);
-    if (strategy.method !== "microsoft" || expected?.tenantId !== identity.tenantId || expected.objectId !== identity.objectId) {
-      await audit({ action: "signin.microsoft.failed", orgId: user.orgId, actorId: user.id, result: "failure", ipAddress: address, detail: { reason: "method is not microsoft" } });
-      return { problem: problems.notForYou };
-    }
-    const cookie = await startSession(request, { userId: user.id, stage: "active", authMethod: "microsoft", microsoftTenantId: identity.tenantId, clientAddress: address });
-    await audit({ action: "signin.succeeded", orgId: user.orgId, actorId: user.id, ipAddress: address, detail: { method: "microsoft", tenantId: identity.tenantId } });
-    return redirect(returnTo, { headers: { "Set-Cookie": cookie } });
-  }
-
-  // Linking and re-authentication happen inside the session that started them.
-  if (!active || active.userId !== flow.userId) return { problem: problems.expired };
-
-  if (flow.purpose === "link") {
-    const result = await createLink(active.user, identity, address);
-    if (!result.ok) return { problem: result.reason === "wrong_tenant" ? problems.wrongTenant : problems.taken };
-    const flash = await setFlash("Your Microsoft account is linked. From now on, sign in with Microsoft: your password is no longer accepted while the link exists.");
+  const outcome = await completeMicrosoft({ request, query: new URL(request.url).searchParams, session: active, browserBinding: await browserBinding(request), address });
+  if (outcome.kind === "signed_in") return redirect(outcome.next.location, { headers: { "Set-Cookie": outcome.next.setCookie } });
+  if (outcome.kind === "linked") {
+    const removed = outcome.passwordRemoved ? " Your password was removed: Microsoft replaces it." : "";
+    const flash = await setFlash(`Your Microsoft account is linked. From now on, sign in with Microsoft.${removed}`);
     return redirect("/settings/microsoft", { headers: { "Set-Cookie": flash } });
   }
-
-  const strategy = await signInStrategyFor(active.user);
-  const expected = await microsoftIdentityOf(active.user, strategy);
-  if (expected?.tenantId !== identity.tenantId || expected.objectId !== identity.objectId) return { problem: problems.wrongAccount };
-  await db.session.update({ where: { id: active.id }, data: { authenticatedAt: new Date() } });
-  await audit({ action: "reauth.microsoft", orgId: active.user.orgId, actorId: active.userId, ipAddress: address });
-  return redirect(returnTo, { headers: { "Set-Cookie": await setFlash("Thanks, that's confirmed.") } });
+  if (outcome.kind === "reauthenticated") return redirect(outcome.returnTo, { headers: { "Set-Cookie": await setFlash("Thanks, that's confirmed.") } });
+  const problem = problems[PROBLEM[outcome.code]];
+  // Inside a session (link, re-authentication), the way on is back to the settings page.
+  const inSession = active && (outcome.purpose === "link" || outcome.purpose === "reauth" || outcome.code === "state_unknown");
+  return { problem: inSession ? { ...problem, next: { to: "/settings/microsoft", label: "Back to settings" } } : problem, code: outcome.code };
 }
 
 export default function MicrosoftCallback() {

@@ -48,7 +48,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
   if (parsed.data.intent === "microsoft") {
     try {
-      const result = await acceptWithMicrosoft(parsed.data.token, address);
+      const result = await acceptWithMicrosoft(parsed.data.token);
       if (result.kind === "invalid") return data<ActionData>({ invalid: true }, { status: 410 });
       // The method changed since the page was shown: show the page the strategy now calls for.
       if (result.kind === "password") return redirect(again);

@@ -8,10 +8,11 @@ import { parseForm } from "~/lib/forms.ts";
 import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
 import { PASSWORD_MAX } from "~/lib/password-rules.ts";
 import { safeRedirectPath } from "~/lib/security.server.ts";
-import { requireAnonymous, startSession } from "~/lib/session.server.ts";
-import { checkPasswordStep, describeFailure, findUserByIdentifier } from "~/lib/signin.server.ts";
+import { requireAnonymous } from "~/lib/session.server.ts";
+import { completeSignIn } from "~/lib/signin/complete.server.ts";
+import { checkPasswordStep, describeFailure, findUserByIdentifier } from "~/lib/signin/steps.server.ts";
 import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
-import { microsoftSignInFor } from "~/lib/microsoft/start.server.ts";
+import { microsoftSignInFor } from "~/lib/signin/microsoft.server.ts";
 
 const MICROSOFT_DOWN = "Microsoft sign-in is unavailable right now: Microsoft did not answer in time. Try again in a few minutes.";
 
@@ -73,10 +74,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (result.kind !== "ok") {
     return data<ActionData>({ step: "password", identifier, formError: describeFailure(result, "password") }, { status: 400 });
   }
-  const cookie = await startSession(request, { userId: result.user.id, stage: result.next, clientAddress: clientAddress(context) });
-  const back = safeRedirectPath(parsed.data.redirectTo, "");
-  const next = result.next === "pending_totp" ? "/login/totp" : "/login/enrol";
-  return redirect(back ? `${next}?redirectTo=${encodeURIComponent(back)}` : next, { headers: { "Set-Cookie": cookie } });
+  const next = await completeSignIn(request, result.user, { factor: "password" }, clientAddress(context), parsed.data.redirectTo);
+  return redirect(next.location, { headers: { "Set-Cookie": next.setCookie } });
 }
 
 export default function Login() {

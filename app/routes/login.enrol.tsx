@@ -5,13 +5,13 @@ import { z } from "zod";
 import { Field, FormError, Submit } from "~/components/form.tsx";
 import { RecoveryCodeList } from "~/components/recovery-codes.tsx";
 import { TotpSetupPanel } from "~/components/totp-setup.tsx";
-import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { safeRedirectPath } from "~/lib/security.server.ts";
-import { getSession, requirePending, startSession } from "~/lib/session.server.ts";
-import { accountKey, addressKey, recordFailure } from "~/lib/throttle.server.ts";
-import { confirmPendingTotp, pendingTotpSetup } from "~/lib/two-factor.server.ts";
+import { getSession, requirePending } from "~/lib/session.server.ts";
+import { completeSignIn } from "~/lib/signin/complete.server.ts";
+import { confirmEnrolment, describeFailure } from "~/lib/signin/steps.server.ts";
+import { pendingTotpSetup } from "~/lib/two-factor.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Set up your authenticator app" }];
 
@@ -24,7 +24,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   // After the enrolment action this loader still sees the old cookie, whose session was just replaced:
   // render the page (the recovery codes come from the action) instead of redirecting away from them.
   const session = await getSession(request);
-  if (session?.stage === "pending_enrolment") return { setup: await pendingTotpSetup(session.user), redirectTo, expired: false };
+  if (session?.stage === "pending_enrolment") return { setup: await pendingTotpSetup(session), redirectTo, expired: false };
   if (session?.stage === "pending_totp") throw redirect("/login/totp");
   return { setup: null, redirectTo, expired: !session };
 }
@@ -32,18 +32,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requirePending(request, "pending_enrolment");
   const parsed = parseForm(await request.formData(), schema);
-  if (!parsed.ok) return data({ codes: null, errors: parsed.errors, formError: undefined }, { status: 400 });
+  if (!parsed.ok) return data({ codes: null, next: null, errors: parsed.errors, formError: undefined }, { status: 400 });
 
   const address = clientAddress(context);
-  const codes = await confirmPendingTotp(session.user, parsed.data.code);
-  if (!codes) {
-    await recordFailure(accountKey(session.userId), addressKey(address));
-    return data({ codes: null, errors: undefined, formError: "That code doesn't match. Check that the app shows this account and enter its current code." }, { status: 400 });
+  const result = await confirmEnrolment(session, parsed.data.code, address);
+  if (result.kind !== "ok") {
+    const formError = result.kind === "invalid" ? "That code doesn't match. Check that the app shows this account and enter its current code." : describeFailure(result, "code");
+    return data({ codes: null, next: null, errors: undefined, formError }, { status: 400 });
   }
-  const cookie = await startSession(request, { userId: session.userId, stage: "active", authMethod: "password_totp", clientAddress: address });
-  await audit({ action: "totp.enrolled", orgId: session.user.orgId, actorId: session.userId, ipAddress: address });
-  await audit({ action: "signin.succeeded", orgId: session.user.orgId, actorId: session.userId, ipAddress: address, detail: { method: "password_totp" } });
-  return data({ codes, errors: undefined, formError: undefined }, { headers: { "Set-Cookie": cookie } });
+  const next = await completeSignIn(request, session.user, { factor: "password_totp", enrolled: true }, address, new URL(request.url).searchParams.get("redirectTo"));
+  return data({ codes: result.codes, next: next.location, errors: undefined, formError: undefined }, { headers: { "Set-Cookie": next.setCookie } });
 }
 
 export default function Enrol() {
@@ -66,7 +64,7 @@ export default function Enrol() {
         <div className="card">
           {result?.codes ? <RecoveryCodeList codes={result.codes} /> : null}
           <p>
-            <Link className="button" to={redirectTo}>
+            <Link className="button" to={result?.next ?? redirectTo}>
               I've saved my codes, continue
             </Link>
           </p>

@@ -3,13 +3,11 @@ import { data, redirect } from "@remix-run/node";
 import { Form, useActionData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FormError, Submit } from "~/components/form.tsx";
-import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { safeRedirectPath } from "~/lib/security.server.ts";
-import { requirePending, startSession } from "~/lib/session.server.ts";
-import { checkSecondFactor, describeFailure } from "~/lib/signin.server.ts";
-import { signInStrategyFor } from "~/lib/sign-in-method.server.ts";
+import { requirePending } from "~/lib/session.server.ts";
+import { completeSignIn } from "~/lib/signin/complete.server.ts";
+import { checkSecondFactor, describeFailure } from "~/lib/signin/steps.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Enter your code" }];
 
@@ -31,12 +29,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const result = await checkSecondFactor(session.user, parsed.data.code, address);
   if (result.kind !== "ok") return data({ errors: undefined, formError: describeFailure(result, "code") }, { status: 400 });
 
-  const cookie = await startSession(request, { userId: session.userId, stage: "active", authMethod: result.method, clientAddress: address });
-  await audit({ action: "signin.succeeded", orgId: session.user.orgId, actorId: session.userId, ipAddress: address, detail: { method: result.method } });
-  const back = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "/");
-  // After password + TOTP, offer the Microsoft link when the strategy says so.
-  const next = (await signInStrategyFor(session.user)).offerLink ? `/link-microsoft?redirectTo=${encodeURIComponent(back)}` : back;
-  return redirect(next, { headers: { "Set-Cookie": cookie } });
+  const next = await completeSignIn(request, session.user, { factor: result.method }, address, new URL(request.url).searchParams.get("redirectTo"));
+  return redirect(next.location, { headers: { "Set-Cookie": next.setCookie } });
 }
 
 export default function TotpStep() {

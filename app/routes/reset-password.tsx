@@ -27,7 +27,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ errors: parsed.errors, formError: undefined }, { status: 400 });
   const done = await resetPassword(parsed.data.token, parsed.data.newPassword, clientAddress(context));
-  if (!done) return data({ errors: undefined, formError: "This link has expired or was already used. Ask for a new one." }, { status: 400 });
+  if (done === "microsoft") {
+    const flash = await setFlash("You sign in with your Microsoft work account, so no password was set. Sign in with Microsoft.");
+    return redirect("/login", { headers: { "Set-Cookie": flash } });
+  }
+  if (done === "invalid") return data({ errors: undefined, formError: "This link has expired or was already used. Ask for a new one." }, { status: 400 });
   const flash = await setFlash("Your password is set. Sign in with it; you'll still be asked for your authenticator code.");
   return redirect("/login", { headers: { "Set-Cookie": flash } });
 }

@@ -1,39 +1,40 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { FormError, Submit } from "~/components/form.tsx";
 import { clientAddress } from "~/lib/context.ts";
-import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { isRecentlyAuthenticated, linkOf, removeLink, RECENT_AUTH_MINUTES } from "~/lib/links.server.ts";
+import { linkOf, unlinkSelf } from "~/lib/links.server.ts";
 import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
-import { microsoftLinkFor, microsoftReauthFor } from "~/lib/microsoft/start.server.ts";
+import { linkingLocksOut, startLink } from "~/lib/signin/microsoft.server.ts";
+import { freshness } from "~/lib/signin/step-up.server.ts";
+import { LockoutConfirm } from "~/components/switch-preview.tsx";
 import { requireUser } from "~/lib/session.server.ts";
-import { sendSetPasswordLinks } from "~/lib/set-password.server.ts";
-import { signInStrategyFor } from "~/lib/sign-in-method.server.ts";
+import { linkOfferIgnoringDecline, signInStrategyFor } from "~/lib/signin/methods.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft account" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const session = await requireUser(request);
-  const [strategy, link] = await Promise.all([signInStrategyFor(session.user), linkOf(session.userId)]);
-  const declined = session.user.linkPrompt === "declined";
+  const [strategy, link, fresh, canLink] = await Promise.all([signInStrategyFor(session.user), linkOf(session.userId), freshness(session), linkOfferIgnoringDecline(session.user)]);
   return {
     method: strategy.method,
     canUnlink: strategy.canUnlink || Boolean(link),
-    canLink: !link && (strategy.offerLink || (declined && (await signInStrategyFor({ ...session.user, linkPrompt: "ask" })).offerLink)),
-    declined,
-    hasPassword: Boolean(session.user.passwordHash),
-    recent: isRecentlyAuthenticated(session.authenticatedAt),
+    canLink: !link && canLink,
+    declined: session.user.linkPrompt === "declined",
+    recent: fresh.recent,
+    lockout: !link && canLink ? await linkingLocksOut(session.user) : false,
     link: link
       ? { name: link.displayName, upn: link.upn, tenantId: link.tenantId, tenantName: link.integration.displayName, since: link.createdAt.toISOString(), active: link.integration.status === "active" }
       : null,
   };
 }
 
-const schema = z.object({ intent: z.enum(["link", "reauth", "unlink", "send-set-password"], { error: "Choose an action on this page." }) });
+const schema = z.object({ intent: z.enum(["link", "unlink"], { error: "Choose an action on this page." }), lockoutConfirmed: z.literal("yes").optional() });
+
+const CONFIRM = `/settings/confirm?redirectTo=${encodeURIComponent("/settings/microsoft")}`;
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireUser(request);
@@ -41,32 +42,27 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.ok) return data({ error: Object.values(parsed.errors)[0] }, { status: 400 });
   const address = clientAddress(context);
   const back = "/settings/microsoft";
+  const lockoutConfirmed = parsed.data.lockoutConfirmed === "yes";
   try {
-    switch (parsed.data.intent) {
-      case "link": {
-        if (session.user.linkPrompt === "declined") await db.user.update({ where: { id: session.userId }, data: { linkPrompt: "ask" } });
-        const user = { ...session.user, linkPrompt: "ask" };
-        if (!(await signInStrategyFor(user)).offerLink) return data({ error: "Linking a Microsoft account isn't available for your account right now." }, { status: 400 });
-        return redirect(await microsoftLinkFor({ ...session, user }, back));
-      }
-      case "reauth": {
-        const url = await microsoftReauthFor(session, back);
-        return url ? redirect(url) : data({ error: "There is no Microsoft account to confirm with." }, { status: 400 });
-      }
-      case "unlink": {
-        if (!session.user.passwordHash) return data({ error: "You have no password yet, so unlinking would leave you unable to sign in. Set a password first." }, { status: 400 });
-        if (!isRecentlyAuthenticated(session.authenticatedAt)) {
-          return data({ error: `For your security, confirm it's you first: sign in with Microsoft again (needed within ${RECENT_AUTH_MINUTES} minutes of unlinking).` }, { status: 403 });
-        }
-        if (!(await removeLink(session.user, session.userId, address, session.id))) return data({ error: "There is no linked Microsoft account." }, { status: 400 });
-        return redirect(back, { headers: { "Set-Cookie": await setFlash("Your Microsoft account is unlinked. Next time, sign in with your password and authenticator code.") } });
-      }
-      case "send-set-password": {
-        const sent = await sendSetPasswordLinks(session.user.orgId, [session.userId], session.userId);
-        const message = sent.sent.length ? `We've emailed a link to set your password to ${sent.sent[0]}.` : "Your account has no email address; ask your administrator.";
-        return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
-      }
+    if (parsed.data.intent === "link") {
+      const start = await startLink(session, back, { lockoutConfirmed, ignoreDecline: true });
+      if (start.kind === "redirect") return redirect(start.url);
+      if (start.kind === "step_up") return redirect(CONFIRM);
+      if (start.kind === "confirm_lockout") return data({ error: "You are the last admin who signs in with a password: tick the box to confirm you will sign in with Microsoft only." }, { status: 409 });
+      return data({ error: "Linking a Microsoft account isn't available for your account right now." }, { status: 400 });
     }
+    const result = await unlinkSelf(session, address, { lockoutConfirmed });
+    if (result.kind === "step_up") return redirect(CONFIRM);
+    if (result.kind === "not_linked") return data({ error: "There is no linked Microsoft account." }, { status: 400 });
+    if (result.kind === "confirm_lockout") return data({ error: "You are the last admin who could sign in: unlinking leaves you with no way in until you set a password. Tick the box to unlink anyway." }, { status: 409 });
+    const next =
+      result.to === "password"
+        ? "Next time, sign in with your password and authenticator code."
+        : result.emailedTo
+          ? `You have no password yet: we've emailed a link to set one to ${result.emailedTo}.`
+          : "You have no password and no email address: ask your administrator for a way to sign in.";
+    const flash = await setFlash(`Your Microsoft account is unlinked. ${next}`);
+    return redirect(result.signedOut ? "/login" : back, { headers: { "Set-Cookie": flash } });
   } catch (error) {
     if (!(error instanceof MicrosoftUnavailableError)) throw error;
     return data({ error: "Microsoft is unavailable right now. Try again in a few minutes." }, { status: 503 });
@@ -95,30 +91,18 @@ export default function MicrosoftAccount() {
             <dt>Linked since</dt>
             <dd>{new Date(s.link.since).toUTCString()}</dd>
           </dl>
-          <p>{s.method === "microsoft" ? "You sign in with this Microsoft account; your password is not accepted while the link exists." : null}</p>
-          {!s.hasPassword ? (
-            <>
-              <p>You have no password yet, so you can't unlink: you would have no way to sign in.</p>
-              <Form method="post">
-                <Submit name="intent" value="send-set-password" pendingText="Sending…">
-                  Email me a link to set a password
-                </Submit>
-              </Form>
-            </>
-          ) : s.recent ? (
+          <p>{s.method === "microsoft" ? "You sign in with this Microsoft account; it replaces your password." : null}</p>
+          {s.recent ? (
             <Form method="post">
-              <p>After unlinking you sign in with your password and authenticator code again.</p>
+              <p>After unlinking you sign in with a password and authenticator code; if you have no password yet, we email you a link to set one. You will be signed out.</p>
               <Submit name="intent" value="unlink" className="danger" pendingText="Unlinking…">
                 Unlink Microsoft account
               </Submit>
             </Form>
           ) : (
-            <Form method="post">
-              <p>To unlink, first confirm it's you with Microsoft.</p>
-              <Submit name="intent" value="reauth" pendingText="Going to Microsoft…">
-                Confirm with Microsoft
-              </Submit>
-            </Form>
+            <p>
+              To unlink, first <Link to={`/settings/confirm?redirectTo=${encodeURIComponent("/settings/microsoft")}`}>confirm it's you</Link>.
+            </p>
           )}
         </>
       ) : (
@@ -127,6 +111,7 @@ export default function MicrosoftAccount() {
           {s.canLink ? (
             <Form method="post">
               {s.declined ? <p className="hint">You chose not to be asked after sign-in. You can still link here.</p> : null}
+              {s.lockout ? <LockoutConfirm self /> : null}
               <Submit name="intent" value="link" pendingText="Going to Microsoft…">
                 Link my Microsoft account
               </Submit>

@@ -1,17 +1,16 @@
-import type { ActionFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, useActionData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FormError, NewPasswordFields, Submit } from "~/components/form.tsx";
-import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
-import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { newPasswordFields, passwordsMatch, PASSWORD_MAX } from "~/lib/password-rules.ts";
-import { hashPassword, verifyPassword } from "~/lib/passwords.server.ts";
-import { endOtherSessions, requireUser } from "~/lib/session.server.ts";
-import { accountKey, addressKey, blockedUntil, recordFailure } from "~/lib/throttle.server.ts";
+import { changeOwnPassword } from "~/lib/signin/factors.server.ts";
+import { signInStrategyFor } from "~/lib/signin/methods.server.ts";
+import { requireRecentSignIn } from "~/lib/signin/step-up.server.ts";
+import { describeFailure } from "~/lib/signin/steps.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Change password" }];
 
@@ -19,33 +18,38 @@ const schema = passwordsMatch(
   z.object({ currentPassword: z.string().min(1, "Enter your current password.").max(PASSWORD_MAX, "That is not your current password."), ...newPasswordFields }),
 );
 
-export async function loader({ request }: { request: Request }) {
-  await requireUser(request);
-  return null;
+const MICROSOFT = "You sign in with your Microsoft account, so you have no password here to change.";
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const session = await requireRecentSignIn(request);
+  return { method: (await signInStrategyFor(session.user)).method };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const session = await requireUser(request);
+  const session = await requireRecentSignIn(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ errors: parsed.errors as Record<string, string>, formError: undefined }, { status: 400 });
-  const { user } = session;
-  const address = clientAddress(context);
-  const keys = [accountKey(user.id), addressKey(address)];
-  const until = await blockedUntil(keys);
-  if (until) return data({ errors: undefined, formError: `Too many failed attempts. Try again after ${until.toISOString().slice(11, 19)} UTC.` }, { status: 429 });
-  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, parsed.data.currentPassword))) {
-    await recordFailure(keys[0]!, keys[1]!);
-    return data({ errors: { currentPassword: "That is not your current password." } as Record<string, string>, formError: undefined }, { status: 400 });
-  }
-  await db.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(parsed.data.newPassword), passwordChangedAt: new Date() } });
-  const ended = await endOtherSessions(user.id, session.id);
-  await audit({ action: "password.changed", orgId: user.orgId, actorId: user.id, ipAddress: address, detail: { otherSessionsEnded: ended.count } });
-  const flash = await setFlash(ended.count ? `Password changed. Your ${ended.count} other session(s) were signed out.` : "Password changed.");
+  if ((await signInStrategyFor(session.user)).method === "microsoft") return data({ errors: undefined, formError: MICROSOFT }, { status: 409 });
+  const result = await changeOwnPassword(session, parsed.data.currentPassword, parsed.data.newPassword, clientAddress(context));
+  if (result.kind === "microsoft") return data({ errors: undefined, formError: MICROSOFT }, { status: 409 });
+  if (result.kind === "invalid") return data({ errors: { currentPassword: "That is not your current password." } as Record<string, string>, formError: undefined }, { status: 400 });
+  if (result.kind !== "ok") return data({ errors: undefined, formError: describeFailure(result, "password") }, { status: 429 });
+  const ended = result.otherSessionsEnded;
+  const flash = await setFlash(ended ? `Password changed. ${ended === 1 ? "Your other session was" : `Your ${ended} other sessions were`} signed out.` : "Password changed.");
   return redirect("/settings/password", { headers: { "Set-Cookie": flash } });
 }
 
 export default function ChangePassword() {
+  const { method } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
+  if (method === "microsoft") {
+    return (
+      <section className="card" aria-labelledby="pw-heading">
+        <h2 id="pw-heading">Password</h2>
+        <p>{MICROSOFT}</p>
+      </section>
+    );
+  }
   return (
     <section className="card" aria-labelledby="pw-heading">
       <h2 id="pw-heading">Change password</h2>

@@ -4,32 +4,30 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, Submit } from "~/components/form.tsx";
 import { RecoveryCodeList } from "~/components/recovery-codes.tsx";
-import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { regenerateRecoveryCodes, remainingRecoveryCodes } from "~/lib/recovery-codes.server.ts";
-import { requireUser } from "~/lib/session.server.ts";
-import { checkSecondFactor, describeFailure } from "~/lib/signin.server.ts";
+import { remainingRecoveryCodes } from "~/lib/recovery-codes.server.ts";
+import { newRecoveryCodes } from "~/lib/signin/factors.server.ts";
+import { requireRecentSignIn } from "~/lib/signin/step-up.server.ts";
+import { describeFailure } from "~/lib/signin/steps.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Recovery codes" }];
 
 const schema = z.object({ code: z.string().trim().regex(/^\d{6}$/, "Enter the 6-digit code from your authenticator app.") });
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request);
-  return { remaining: await remainingRecoveryCodes(user.id) };
+  const session = await requireRecentSignIn(request);
+  return { remaining: await remainingRecoveryCodes(session.userId) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { user } = await requireUser(request);
+  const session = await requireRecentSignIn(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ codes: null, errors: parsed.errors }, { status: 400 });
-  const address = clientAddress(context);
-  const check = await checkSecondFactor(user, parsed.data.code, address);
-  if (check.kind !== "ok") return data({ codes: null, errors: { code: describeFailure(check, "code") } }, { status: 400 });
-  const codes = await regenerateRecoveryCodes(user.id);
-  await audit({ action: "recovery_codes.regenerated", orgId: user.orgId, actorId: user.id, ipAddress: address });
-  return data({ codes, errors: undefined });
+  const result = await newRecoveryCodes(session, parsed.data.code, clientAddress(context));
+  if (result.kind === "current_invalid") return data({ codes: null, errors: { code: describeFailure(result.failure, "code") } }, { status: 400 });
+  if (result.kind !== "ok") return data({ codes: null, errors: { code: "That code isn't valid." } }, { status: 400 });
+  return data({ codes: result.codes, errors: undefined });
 }
 
 export default function RecoveryCodes() {

@@ -5,12 +5,12 @@ import { z } from "zod";
 import { Field, FormError, Submit } from "~/components/form.tsx";
 import { RecoveryCodeList } from "~/components/recovery-codes.tsx";
 import { TotpSetupPanel } from "~/components/totp-setup.tsx";
-import { audit } from "~/lib/audit.server.ts";
 import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { requireUser } from "~/lib/session.server.ts";
-import { checkSecondFactor, describeFailure } from "~/lib/signin.server.ts";
-import { confirmPendingTotp, pendingTotpSetup } from "~/lib/two-factor.server.ts";
+import { replaceAuthenticator } from "~/lib/signin/factors.server.ts";
+import { requireRecentSignIn } from "~/lib/signin/step-up.server.ts";
+import { describeFailure } from "~/lib/signin/steps.server.ts";
+import { pendingTotpSetup } from "~/lib/two-factor.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Authenticator app" }];
 
@@ -20,22 +20,18 @@ const schema = z.object({
 });
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request);
-  return { enrolledAt: user.totpEnrolledAt?.toISOString() ?? null, setup: await pendingTotpSetup(user) };
+  const session = await requireRecentSignIn(request);
+  return { enrolledAt: session.user.totpEnrolledAt?.toISOString() ?? null, setup: await pendingTotpSetup(session) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const { user } = await requireUser(request);
+  const session = await requireRecentSignIn(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ codes: null, errors: parsed.errors, formError: undefined }, { status: 400 });
-  const address = clientAddress(context);
-  // A fresh code from the current app proves the person at the keyboard still holds it.
-  const current = await checkSecondFactor(user, parsed.data.currentCode, address);
-  if (current.kind !== "ok") return data({ codes: null, errors: { currentCode: describeFailure(current, "code") } as Record<string, string>, formError: undefined }, { status: 400 });
-  const codes = await confirmPendingTotp(user, parsed.data.newCode);
-  if (!codes) return data({ codes: null, errors: { newCode: "That code doesn't match the new entry. Scan the QR code again and enter its current code." } as Record<string, string>, formError: undefined }, { status: 400 });
-  await audit({ action: "totp.reset", orgId: user.orgId, actorId: user.id, ipAddress: address });
-  return data({ codes, errors: undefined, formError: undefined });
+  const result = await replaceAuthenticator(session, parsed.data.currentCode, parsed.data.newCode, clientAddress(context));
+  if (result.kind === "current_invalid") return data({ codes: null, errors: { currentCode: describeFailure(result.failure, "code") } as Record<string, string>, formError: undefined }, { status: 400 });
+  if (result.kind === "new_invalid") return data({ codes: null, errors: { newCode: "That code doesn't match the new entry. Scan the QR code again and enter its current code." } as Record<string, string>, formError: undefined }, { status: 400 });
+  return data({ codes: result.codes, errors: undefined, formError: undefined });
 }
 
 export default function TwoFactor() {

@@ -16,8 +16,14 @@ export type FlowData = {
   verifier: string;
   nonce: string;
   returnTo: string;
-  /** The user the flow was started for (link, reauth) or expected (sign-in after identifier-first). */
+  /** The user the flow was started for (link, reauth) or expected (sign-in after identifier-first, invitation). */
   userId: string | null;
+  /** When the flow started (ms): a re-authentication's auth_time must not be older. */
+  startedAt?: number;
+  /** The user confirmed that linking leaves no admin on password (the link prompt's warning). */
+  lockoutConfirmed?: boolean;
+  /** The row id (never the token) of an invitation this sign-in accepts when it succeeds, as the invited user. */
+  invitation?: string;
 };
 
 const FLOW_MINUTES = 10;
@@ -35,6 +41,10 @@ export type StartOptions = {
   loginHint?: string | null;
   domainHint?: string | null;
   returnTo?: string;
+  lockoutConfirmed?: boolean;
+  invitation?: string;
+  /** Re-authentication: ask Microsoft for a fresh sign-in no older than this many seconds (prompt=login + max_age). */
+  maxAgeSeconds?: number;
 };
 
 /** The URL of Microsoft's sign-in page for this flow. Throws MicrosoftUnavailableError when it can't be reached. */
@@ -48,6 +58,9 @@ export async function startMicrosoftFlow(options: StartOptions): Promise<string>
     nonce,
     returnTo: options.returnTo ?? "/",
     userId: options.userId ?? null,
+    startedAt: Date.now(),
+    ...(options.lockoutConfirmed ? { lockoutConfirmed: true } : {}),
+    ...(options.invitation ? { invitation: options.invitation } : {}),
   };
   const state = await issueToken("oauth_state", options.binding, FLOW_MINUTES, data);
   try {
@@ -62,13 +75,22 @@ export async function startMicrosoftFlow(options: StartOptions): Promise<string>
       ...(options.loginHint ? { loginHint: options.loginHint } : {}),
       ...(options.domainHint ? { domainHint: options.domainHint } : {}),
       ...(options.purpose === "link" ? { prompt: "select_account" } : {}),
+      ...(options.maxAgeSeconds !== undefined ? { prompt: "login", extraQueryParameters: { max_age: String(options.maxAgeSeconds) } } : {}),
     });
   } catch (error) {
     throw asUnavailable(error);
   }
 }
 
-export type VerifiedIdentity = { tenantId: string; objectId: string; name: string | null; upn: string | null; email: string | null };
+export type VerifiedIdentity = {
+  tenantId: string;
+  objectId: string;
+  name: string | null;
+  upn: string | null;
+  email: string | null;
+  /** When the person last authenticated at Microsoft (seconds), when the token says. */
+  authTime: number | null;
+};
 
 export type CallbackOutcome =
   | { kind: "ok"; flow: FlowData; identity: VerifiedIdentity }
@@ -126,7 +148,8 @@ export async function verifyIdToken(idToken: string, expectedNonce: string): Pro
   const oid = typeof payload.oid === "string" && GUID.test(payload.oid) ? payload.oid.toLowerCase() : null;
   if (!oid || (payload.tid as string).toLowerCase() !== tid) throw new InvalidTokenError("missing oid or tid");
   const str = (v: unknown) => (typeof v === "string" ? v.slice(0, 320) : null);
-  return { tenantId: tid, objectId: oid, name: str(payload.name), upn: str(payload.preferred_username), email: str(payload.email) };
+  const authTime = typeof payload.auth_time === "number" && Number.isFinite(payload.auth_time) ? payload.auth_time : null;
+  return { tenantId: tid, objectId: oid, name: str(payload.name), upn: str(payload.preferred_username), email: str(payload.email), authTime };
 }
 
 export class InvalidTokenError extends Error {}

@@ -2,15 +2,16 @@
 // is never merged by sync. The admin decides: "attach" makes that user the synced user for the directory's
 // (tid, oid); "keep separate" leaves both apart and sync stops asking.
 import { audit } from "../audit.server.ts";
+import { actorOf, changeMethods } from "../signin/change.server.ts";
 import { db } from "../db.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { conflictRecord } from "./apply.server.ts";
 import { attributes } from "./records.server.ts";
 
 export type Resolution = "attach" | "separate";
-export type ResolveResult = { ok: true; message: string } | { ok: false; message: string };
+export type ResolveResult = { ok: true; message: string } | { ok: false; message: string; confirmLockout?: boolean };
 
-export async function resolveConflict(session: LiveSession, conflictId: string, resolution: Resolution, address: string): Promise<ResolveResult> {
+export async function resolveConflict(session: LiveSession, conflictId: string, resolution: Resolution, address: string, options: { lockoutConfirmed?: boolean } = {}): Promise<ResolveResult> {
   const orgId = session.user.orgId;
   const conflict = await db.syncConflict.findFirst({
     where: { id: conflictId, status: "open", localUser: { orgId }, syncRun: { integration: { orgId } } },
@@ -37,29 +38,41 @@ export async function resolveConflict(session: LiveSession, conflictId: string, 
     directory.phone ? db.user.findUnique({ where: { phone: directory.phone }, select: { id: true } }) : null,
   ]);
   const status = user.status === "disabled" ? user.status : directory.enabled === false ? "deactivated" : "active";
-  await db.$transaction([
-    db.user.update({
-      where: { id: user.id },
-      data: {
-        source: "synced",
-        entraTenantId: conflict.entraTenantId,
-        entraObjectId: conflict.entraObjectId,
-        entraUpn: directory.upn ?? null,
-        syncIntegrationId: integration.id,
-        lastSyncedAt: new Date(),
-        status,
-        ...(directory.name ? { name: directory.name } : {}),
-        ...(directory.jobTitle !== undefined ? { jobTitle: directory.jobTitle } : {}),
-        ...(directory.email && (!emailOwner || emailOwner.id === user.id) ? { email: directory.email } : {}),
-        ...(directory.phone && (!phoneOwner || phoneOwner.id === user.id) ? { phone: directory.phone } : {}),
-      },
-    }),
-    // The identity now comes from sync; a link to the same (tid, oid) would name it twice.
-    db.microsoftLink.deleteMany({ where: { userId: user.id, tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } }),
-    // Disabled in the directory: signed out, as sync would do.
-    ...(status === "deactivated" ? [db.session.deleteMany({ where: { userId: user.id } })] : []),
-    db.syncConflict.update({ where: { id: conflict.id }, data: { status: "resolved", resolution: "attached", resolvedAt: new Date() } }),
-  ]);
-  await audit({ ...base, action: "sync.conflict.resolved", detail: { resolution: "attached", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } });
+  // Through the method-change path: attaching can make the user's method Microsoft (all synced users, or their
+  // flag), which removes their password — and may leave no admin on password.
+  const outcome = await changeMethods(
+    actorOf(session, address),
+    status === "deactivated" ? { kind: "disable", userId: user.id } : { kind: "attach", userId: user.id },
+    {
+      lockoutConfirmed: options.lockoutConfirmed,
+      // Disabled in the directory: signed out, as sync would do.
+      endSessions: status === "deactivated" ? { userId: user.id, all: true } : undefined,
+      audit: { action: "sync.conflict.resolved", detail: { resolution: "attached", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } },
+    },
+    async (tx) => {
+      await tx.user.update({
+        where: { id: user.id },
+        data: {
+          source: "synced",
+          entraTenantId: conflict.entraTenantId,
+          entraObjectId: conflict.entraObjectId,
+          entraUpn: directory.upn ?? null,
+          syncIntegrationId: integration.id,
+          lastSyncedAt: new Date(),
+          status,
+          ...(directory.name ? { name: directory.name } : {}),
+          ...(directory.jobTitle !== undefined ? { jobTitle: directory.jobTitle } : {}),
+          ...(directory.email && (!emailOwner || emailOwner.id === user.id) ? { email: directory.email } : {}),
+          ...(directory.phone && (!phoneOwner || phoneOwner.id === user.id) ? { phone: directory.phone } : {}),
+        },
+      });
+      // The identity now comes from sync; a link to the same (tid, oid) would name it twice.
+      await tx.microsoftLink.deleteMany({ where: { userId: user.id, tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } });
+      await tx.syncConflict.update({ where: { id: conflict.id }, data: { status: "resolved", resolution: "attached", resolvedAt: new Date() } });
+    },
+  );
+  if (outcome.kind === "confirm_lockout") {
+    return { ok: false, confirmLockout: true, message: `Nothing was changed: as the synced user, ${user.name} would sign in with Microsoft only, and no admin would be left who can sign in with a password and authenticator app.` };
+  }
   return { ok: true, message: `${user.name} is now the synced user for ${directory.upn ?? "that directory user"}; sync keeps their details up to date.` };
 }

@@ -1,6 +1,6 @@
 // The org's sync connection (one integration per org) and its scope, and what the admin page shows.
 // Every query is scoped by the admin's org.
-import { audit } from "../audit.server.ts";
+import { actorOf, changeMethods } from "../signin/change.server.ts";
 import { db } from "../db.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { conflictRecord } from "./apply.server.ts";
@@ -16,6 +16,7 @@ export type ConnectResult =
 
 const RUNNING = "A sync is running now. Wait until it ends (its progress is shown on this page), then change the connection.";
 const HISTORY = 20;
+const LOCKOUT = "Nothing was changed: no admin would be left who can sign in with a password and authenticator app. Give an admin a password first (a set-password link from their user page).";
 
 export const integrationName = (i: { displayName: string | null; tenantDomain: string | null; tenantId: string }) => i.displayName ?? i.tenantDomain ?? i.tenantId;
 
@@ -62,19 +63,32 @@ export async function connect(session: LiveSession, choice: SyncScopeChoice, con
   if (sameScope) return { kind: "done", message: "Nothing changed: that is the sync connection and scope already." };
   if (current && !confirmed) return { kind: "confirm", from: integrationName(current), to: integrationName(target), scopeChanges: current.id === target.id };
 
+  let lockout = false;
   const ok = await whileIdle([...new Set([current?.id, target.id].filter((id): id is string => !!id))], async () => {
+    // Through the method-change path: users synced from the old connection may stop signing in with Microsoft.
+    const outcome = await changeMethods(
+      actorOf(session, address),
+      { kind: "sync_connection", integrationId: target.id },
+      {
+        audit: {
+          action: "sync.connection.changed",
+          targetType: "integration",
+          targetId: target.id,
+          detail: { tenantId: target.tenantId, scope: choice.scope, groupId: choice.groupId, replaced: current && current.id !== target.id ? current.tenantId : null },
+        },
+      },
+      async (tx) => {
+        await tx.integration.update({ where: { id: target.id }, data: { syncScope: choice.scope, syncGroupId: choice.scope === "group" ? choice.groupId : null } });
+        await tx.organization.update({ where: { id: orgId }, data: { syncIntegrationId: target.id } });
+      },
+    );
+    lockout = outcome.kind === "confirm_lockout";
+    if (lockout) return;
     if (current && current.id !== target.id) await forgetProgress(current.id);
     await forgetProgress(target.id);
-    await db.$transaction([
-      db.integration.update({ where: { id: target.id }, data: { syncScope: choice.scope, syncGroupId: choice.scope === "group" ? choice.groupId : null } }),
-      db.organization.update({ where: { id: orgId }, data: { syncIntegrationId: target.id } }),
-    ]);
   });
   if (!ok) return { kind: "refused", field: "form", message: RUNNING };
-  await audit({
-    action: "sync.connection.changed", orgId, actorId: session.userId, targetType: "integration", targetId: target.id, ipAddress: address,
-    detail: { tenantId: target.tenantId, scope: choice.scope, groupId: choice.groupId, replaced: current && current.id !== target.id ? current.tenantId : null },
-  });
+  if (lockout) return { kind: "refused", field: "form", message: LOCKOUT };
   const what = choice.scope === "group" ? `the members of group ${choice.groupId}` : "the whole tenant";
   return { kind: "done", message: `Entra ID Sync now reads ${what} of ${integrationName(target)}. Press "Sync now" or wait for the schedule.` };
 }
@@ -84,12 +98,20 @@ export async function disconnect(session: LiveSession, address: string): Promise
   const org = await db.organization.findUniqueOrThrow({ where: { id: session.user.orgId }, include: { syncIntegration: true } });
   const current = org.syncIntegration;
   if (!current) return { ok: true, message: "Entra ID Sync was already off." };
+  let lockout = false;
   const ok = await whileIdle([current.id], async () => {
-    await forgetProgress(current.id);
-    await db.organization.update({ where: { id: org.id }, data: { syncIntegrationId: null } });
+    // Synced users who signed in with Microsoft through this connection stop doing so: their Microsoft sessions end.
+    const outcome = await changeMethods(
+      actorOf(session, address),
+      { kind: "sync_connection", integrationId: null },
+      { audit: { action: "sync.connection.stopped", targetType: "integration", targetId: current.id, detail: { tenantId: current.tenantId } } },
+      (tx) => tx.organization.update({ where: { id: org.id }, data: { syncIntegrationId: null } }),
+    );
+    lockout = outcome.kind === "confirm_lockout";
+    if (!lockout) await forgetProgress(current.id);
   });
   if (!ok) return { ok: false, message: RUNNING.replace("change the connection", "stop syncing") };
-  await audit({ action: "sync.connection.stopped", orgId: org.id, actorId: session.userId, targetType: "integration", targetId: current.id, ipAddress: address, detail: { tenantId: current.tenantId } });
+  if (lockout) return { ok: false, message: LOCKOUT };
   return { ok: true, message: `Entra ID Sync stopped. Users synced from ${integrationName(current)} stay as they are.` };
 }
 

@@ -1,15 +1,17 @@
 // The password + TOTP sign-in, step by step. Unknown identifiers walk the same path as known ones:
 // same page, same error, same time, same throttling.
 import type { User } from "~/generated/prisma/client.ts";
-import { db } from "./db.server.ts";
-import { sha256 } from "./crypto.server.ts";
-import { parseIdentifier } from "./identifier.ts";
-import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from "./passwords.server.ts";
-import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, clearFailures, recordFailure, throttleState } from "./throttle.server.ts";
-import { checkTotp, openTotpSecret } from "./totp.server.ts";
-import { useRecoveryCode } from "./recovery-codes.server.ts";
-import { audit } from "./audit.server.ts";
-import { signInStrategyFor } from "./sign-in-method.server.ts";
+import { db } from "../db.server.ts";
+import { sha256 } from "../crypto.server.ts";
+import { parseIdentifier } from "../identifier.ts";
+import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from "../passwords.server.ts";
+import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, clearFailures, recordFailure, throttleState } from "../throttle.server.ts";
+import { checkTotp, openTotpSecret } from "../totp.server.ts";
+import { useRecoveryCode } from "../recovery-codes.server.ts";
+import { audit } from "../audit.server.ts";
+import { signInStrategyFor } from "./methods.server.ts";
+import type { LiveSession } from "../session.server.ts";
+import { confirmPendingTotp } from "../two-factor.server.ts";
 
 export type StepFailure =
   | { kind: "invalid" }
@@ -55,7 +57,15 @@ export type PasswordResult = StepFailure | { kind: "ok"; user: User; next: "pend
 
 export async function checkPasswordStep(identifier: string, password: string, address: string): Promise<PasswordResult> {
   const user = await findUserByIdentifier(identifier);
-  const keys = throttleKeys(user, identifier, address);
+  return passwordOf(user, throttleKeys(user, identifier, address), password, address);
+}
+
+/** The password of a signed-in user (step-up, change password): the same checks and throttling as a sign-in. */
+export function checkPasswordOf(user: User, password: string, address: string): Promise<PasswordResult> {
+  return passwordOf(user, { account: accountKey(user.id), address: addressKey(address) }, password, address);
+}
+
+async function passwordOf(user: User | null, keys: { account: string; address: string }, password: string, address: string): Promise<PasswordResult> {
   const gated = await gate(keys);
   if (gated.kind !== "open") return gated;
   if (user?.passwordLockedAt) return { kind: "locked" };
@@ -115,4 +125,16 @@ export function describeFailure(failure: StepFailure, what: "password" | "code")
 function waitText(until: Date): string {
   const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
   return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+}
+
+export type EnrolmentResult = StepFailure | { kind: "ok"; codes: string[] };
+
+/** The first code from a new authenticator app, in the enrolment attempt's session; failures count like any code. */
+export async function confirmEnrolment(session: LiveSession, code: string, address: string): Promise<EnrolmentResult> {
+  const keys = { account: accountKey(session.userId), address: addressKey(address) };
+  const gated = await gate(keys);
+  if (gated.kind !== "open") return gated;
+  const codes = await confirmPendingTotp(session, code);
+  if (!codes) return fail(keys, session.user, address, "totp.enrol.failed");
+  return { kind: "ok", codes };
 }

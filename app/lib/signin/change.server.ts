@@ -1,0 +1,91 @@
+// The one door for every change of a user's sign-in method or Microsoft identity (docs/decisions/011).
+// Link, unlink, revoke, conflict attach, per-user SSO, all-synced, org SSO, licence, integration removal,
+// sync connection, password set/reset, invitation acceptance and disable all come through `changeMethods`:
+// it computes before and after with the rule, refuses or asks for a confirmation when no admin would be left
+// on password + authenticator, writes the change, removes the passwords SSO replaces, ends exactly the
+// sessions whose method is gone, and writes one audit event with the before and after methods.
+import { db } from "../db.server.ts";
+import { audit } from "../audit.server.ts";
+import { whatIf, type Change, type Preview } from "./methods.server.ts";
+
+/** Who acts: a signed-in user (admin or themselves), or the operator (CLI, no user). */
+export type Actor = { userId: string | null; orgId: string; address: string | null };
+
+/** The actor of a signed-in session. */
+export const actorOf = (session: { userId: string; user: { orgId: string } }, address: string | null): Actor => ({
+  userId: session.userId,
+  orgId: session.user.orgId,
+  address,
+});
+
+export type Tx = Parameters<Parameters<typeof db.$transaction>[0]>[0];
+
+export type DoorOptions = {
+  /** The acting admin (or user) confirmed that no admin keeps password + authenticator. */
+  lockoutConfirmed?: boolean;
+  /** Sessions the change ends besides the Microsoft sessions whose method is gone. */
+  endSessions?: { userId: string; all: true } | { userId: string; except: string };
+  /** What the audit event is called, and what it says besides the methods. */
+  audit: { action: string; targetType?: string; targetId?: string; detail?: Record<string, unknown> };
+};
+
+export type Refusal = "method_is_microsoft";
+
+export type DoorOutcome<T> =
+  | { kind: "done"; value: T; preview: Preview; sessionsEnded: number; passwordsRemoved: number }
+  | { kind: "confirm_lockout"; preview: Preview }
+  | { kind: "refused"; code: Refusal; preview: Preview };
+
+const TX = { timeout: 30_000, maxWait: 10_000 };
+
+/** How many users move where: what an org-wide change's audit event records. */
+function summary(preview: Preview) {
+  return { toMicrosoft: preview.toMicrosoft.length, toPassword: preview.toPassword.length, toNone: preview.toNone.length, adminsOnPassword: preview.adminsOnPassword };
+}
+
+/**
+ * Applies `change` with `write` inside one transaction that first locks the org's row, so that two admins
+ * acting at once cannot each remove "the other" last admin on password.
+ */
+export async function changeMethods<T>(actor: Actor, change: Change, options: DoorOptions, write: (tx: Tx, preview: Preview) => Promise<T>): Promise<DoorOutcome<T>> {
+  const outcome = await db.$transaction(async (tx): Promise<DoorOutcome<T>> => {
+    await tx.organization.update({ where: { id: actor.orgId }, data: { updatedAt: new Date() } });
+    const preview = await whatIf(actor.orgId, change, tx);
+    if (change.kind === "password" && change.hasPassword) {
+      // SSO replaces the password, never beside it: a Microsoft user gets no password stored.
+      if (preview.target?.to === "microsoft") return { kind: "refused", code: "method_is_microsoft", preview };
+    }
+    if (preview.locksOut && !options.lockoutConfirmed) return { kind: "confirm_lockout", preview };
+
+    const value = await write(tx, preview);
+    const toMicrosoft = preview.toMicrosoft.map((u) => u.id);
+    const passwordsRemoved = toMicrosoft.length
+      ? (await tx.user.updateMany({ where: { id: { in: toMicrosoft }, orgId: actor.orgId, passwordHash: { not: null } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count
+      : 0;
+    const leftMicrosoft = preview.leftMicrosoft.map((u) => u.id);
+    let sessionsEnded = leftMicrosoft.length ? (await tx.session.deleteMany({ where: { userId: { in: leftMicrosoft }, authMethod: "microsoft" } })).count : 0;
+    const end = options.endSessions;
+    if (end) sessionsEnded += (await tx.session.deleteMany({ where: { userId: end.userId, ...("except" in end ? { id: { not: end.except } } : {}) } })).count;
+    return { kind: "done", value, preview, sessionsEnded, passwordsRemoved };
+  }, TX);
+  if (outcome.kind !== "done") return outcome;
+
+  const one = outcome.preview.target;
+  await audit({
+    action: options.audit.action,
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    targetType: options.audit.targetType ?? ("userId" in change ? "user" : undefined),
+    targetId: options.audit.targetId ?? ("userId" in change ? change.userId : undefined),
+    ipAddress: actor.address ?? undefined,
+    detail: {
+      ...options.audit.detail,
+      ...(one ? { methodBefore: one.from, methodAfter: one.to } : {}),
+      ...summary(outcome.preview),
+      sessionsEnded: outcome.sessionsEnded,
+      passwordsRemoved: outcome.passwordsRemoved,
+      ...(outcome.preview.locksOut ? { lockoutConfirmed: true } : {}),
+    },
+  });
+  return outcome;
+}
