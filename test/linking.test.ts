@@ -10,6 +10,7 @@ import * as prompt from "~/routes/link-microsoft.tsx";
 import * as callback from "~/routes/auth.microsoft_.callback.tsx";
 import * as microsoftButton from "~/routes/auth.microsoft.tsx";
 import * as settings from "~/routes/settings.microsoft.tsx";
+import * as confirm from "~/routes/settings.confirm.tsx";
 import * as users from "~/routes/admin.users.tsx";
 import { CONTOSO, FABRIKAM, NORTHWIND } from "./entra/fixture.ts";
 import { Browser, createOrg, createUser, PASSWORD, signedInAs, totpCode } from "./helpers.ts";
@@ -60,7 +61,7 @@ describe("the link prompt after password + TOTP", () => {
     const { user, secret } = await createUser({ orgId: org.id, email: "ada@example.test" });
     const b = new Browser();
     expect((await passwordAndCode(b, user.email!, secret)).location).toBe("/link-microsoft?redirectTo=%2F");
-    expect((await b.get(prompt.loader, "/link-microsoft?redirectTo=%2F")).data).toEqual({ redirectTo: "/" });
+    expect((await b.get(prompt.loader, "/link-microsoft?redirectTo=%2F")).data).toEqual({ redirectTo: "/", lockout: false });
 
     const go = await b.post(prompt.action, "/link-microsoft", { intent: "link", redirectTo: "/" });
     const authorize = new URL(go.location!);
@@ -354,15 +355,21 @@ describe("unlinking in My Profile", () => {
     const b = await signedInAs(user, "microsoft", CONTOSO.id);
     await db.session.updateMany({ where: { userId: user.id }, data: { authenticatedAt: new Date(Date.now() - 20 * 60_000) } });
     const refused = await b.post(settings.action, "/settings/microsoft", { intent: "unlink" });
-    expect(refused.status).toBe(403);
-    expect(refused.data.error).toMatch(/confirm it's you/);
+    expect(refused.location).toBe("/settings/confirm?redirectTo=%2Fsettings%2Fmicrosoft");
     expect(await db.microsoftLink.count()).toBe(1);
 
-    const reauth = await b.post(settings.action, "/settings/microsoft", { intent: "reauth" });
+    const page = await b.get(confirm.loader, refused.location!);
+    expect(page.data).toMatchObject({ method: "microsoft", redirectTo: "/settings/microsoft" });
+    const reauth = await b.post(confirm.action, refused.location!, { intent: "microsoft" });
+    const authorize = new URL(reauth.location!);
+    expect(authorize.searchParams.get("prompt")).toBe("login");
+    expect(authorize.searchParams.get("max_age")).toBe("900");
     const confirmed = await b.get(callback.loader, appPath(await signInAtMicrosoft(reauth.location!, ALEX.userPrincipalName)));
     expect(confirmed.location).toBe("/settings/microsoft");
-    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink" })).location).toBe("/settings/microsoft");
+    // The Microsoft session ends with the method it used: the user signs in with password + TOTP again.
+    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink" })).location).toBe("/login");
     expect(await db.microsoftLink.count()).toBe(0);
+    expect(await db.session.count({ where: { userId: user.id } })).toBe(0);
     expect(await db.auditEvent.count({ where: { action: "link.removed", actorId: user.id } })).toBe(1);
     expect((await passwordAndCode(new Browser(), user.email!, secret)).location).toMatch(/^\/(link-microsoft|$)/);
   });
@@ -370,23 +377,49 @@ describe("unlinking in My Profile", () => {
   it("refuses re-authentication with another Microsoft account", async () => {
     const { user } = await linkedUser();
     const b = await signedInAs(user, "microsoft", CONTOSO.id);
-    const reauth = await b.post(settings.action, "/settings/microsoft", { intent: "reauth" });
+    const reauth = await b.post(confirm.action, "/settings/confirm?redirectTo=%2Fsettings%2Fmicrosoft", { intent: "microsoft" });
     const r = await b.get(callback.loader, appPath(await signInAtMicrosoft(reauth.location!, MEGAN.userPrincipalName)));
-    expect(r.data.problem.title).toMatch(/not the Microsoft account you linked/);
+    expect(r.data.code).toBe("identity_not_expected");
+    expect(r.data.problem.title).toMatch(/not the Microsoft account you sign in with/);
   });
 
-  it("does not let a user without a password unlink, and offers a set-password email", async () => {
+  it("refuses a re-authentication whose auth_time is older than the request (Microsoft reused an old session)", async () => {
+    const { user } = await linkedUser();
+    const b = await signedInAs(user, "microsoft", CONTOSO.id);
+    await db.session.updateMany({ where: { userId: user.id }, data: { authenticatedAt: new Date(Date.now() - 5 * 3600_000) } });
+    standin.current.faults.set({ rememberedSignIn: { ageSeconds: 5 * 3600, ignorePrompt: true } });
+    const reauth = await b.post(confirm.action, "/settings/confirm?redirectTo=%2Fsettings%2Fmicrosoft", { intent: "microsoft" });
+    const r = await b.get(callback.loader, appPath(await signInAtMicrosoft(reauth.location!, ALEX.userPrincipalName)));
+    expect(r.data.code).toBe("reauth_not_fresh");
+    expect(r.data.problem.title).toBe("Microsoft did not confirm a fresh sign-in");
+    expect(await db.auditEvent.count({ where: { action: "reauth.microsoft", result: "failure" } })).toBe(1);
+    // Still not fresh: unlinking still asks to confirm.
+    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink" })).location).toMatch(/^\/settings\/confirm/);
+    expect(await db.microsoftLink.count()).toBe(1);
+  });
+
+  it("gets a fresh auth_time because it sends prompt=login, even when Microsoft remembers an old session", async () => {
+    const { user } = await linkedUser();
+    const b = await signedInAs(user, "microsoft", CONTOSO.id);
+    await db.session.updateMany({ where: { userId: user.id }, data: { authenticatedAt: new Date(Date.now() - 5 * 3600_000) } });
+    standin.current.faults.set({ rememberedSignIn: { ageSeconds: 5 * 3600 } });
+    const reauth = await b.post(confirm.action, "/settings/confirm?redirectTo=%2Fsettings%2Fmicrosoft", { intent: "microsoft" });
+    const r = await b.get(callback.loader, appPath(await signInAtMicrosoft(reauth.location!, ALEX.userPrincipalName)));
+    expect(r.location).toBe("/settings/microsoft");
+  });
+
+  it("lets a user without a password unlink: a set-password email goes out and they are signed out", async () => {
     const org = await ssoOrg();
     const { user } = await createUser({ orgId: org.id, password: null });
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
     await db.microsoftLink.create({ data: { userId: user.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: ALEX.oid } });
     const b = await signedInAs(user, "microsoft", CONTOSO.id);
     const r = await b.post(settings.action, "/settings/microsoft", { intent: "unlink" });
-    expect(r.status).toBe(400);
-    expect(r.data.error).toMatch(/no password yet/);
-    expect(await db.microsoftLink.count()).toBe(1);
-    await b.post(settings.action, "/settings/microsoft", { intent: "send-set-password" });
+    expect(r.location).toBe("/login");
+    expect(await db.microsoftLink.count()).toBe(0);
+    expect(await db.session.count({ where: { userId: user.id } })).toBe(0);
     expect((await db.outgoingMail.findMany()).map((m) => [m.to, m.template])).toEqual([[user.email, "set-password"]]);
+    expect((await db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBeNull();
   });
 
   it.each([
@@ -467,7 +500,7 @@ describe("createLink when two requests race", () => {
     const { createLink } = await import("~/lib/links.server.ts");
     const org = await ssoOrg();
     const { user } = await createUser({ orgId: org.id });
-    const create = vi.spyOn(db.microsoftLink, "create").mockRejectedValueOnce(Object.assign(new Error("database is locked"), { code: "P1008" }));
+    const create = vi.spyOn(db, "$transaction").mockRejectedValueOnce(Object.assign(new Error("database is locked"), { code: "P1008" }));
     try {
       await expect(createLink(user, identity, "203.0.113.7")).rejects.toThrow("database is locked");
     } finally {

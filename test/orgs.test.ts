@@ -158,7 +158,8 @@ describe("setSsoLicence", () => {
     expect((await setSsoLicence(org.id, true)).ssoLicensed).toBe(true);
     expect((await setSsoLicence(org.id, false)).ssoLicensed).toBe(false);
     const events = await db.auditEvent.findMany({ where: { action: "org.licence.changed" }, orderBy: { createdAt: "asc" } });
-    expect(events.map((e) => JSON.parse(e.detail!))).toEqual([{ ssoLicensed: true }, { ssoLicensed: false }]);
+    expect(events.map((e) => JSON.parse(e.detail!).ssoLicensed)).toEqual([true, false]);
+    expect(JSON.parse(events[0]!.detail!)).toMatchObject({ toMicrosoft: 0, toPassword: 0, toNone: 0, sessionsEnded: 0, passwordsRemoved: 0 });
   });
 
   test("rejects an unknown organization", async () => {

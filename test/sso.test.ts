@@ -147,7 +147,7 @@ describe("the per-user switch", () => {
 });
 
 describe("the org switch", () => {
-  it("turns on at once, and off only after a preview, offering set-password links", async () => {
+  it("turns on at once, removing the passwords SSO replaces, and off only after a preview, offering set-password links", async () => {
     const org = await createOrg();
     await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true } });
     const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active" } });
@@ -161,15 +161,17 @@ describe("the org switch", () => {
 
     expect((await post(b, { intent: "org", enabled: "on" })).location).toBe("/admin/sso");
     expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: true });
+    // SSO replaces the password, never beside it.
+    expect(await hash(withPassword.id)).toBeNull();
 
     expect((await post(b, { intent: "org", enabled: "off" })).location).toBe("/admin/sso?confirm=off-org");
     const preview = (await b.get(sso.loader, "/admin/sso?confirm=off-org")).data.preview;
-    expect(preview.toPassword.map((u: { id: string }) => u.id)).toEqual([withPassword.id]);
-    expect(preview.toNone.map((u: { id: string }) => u.id)).toEqual([withoutPassword.id]);
+    expect(preview.toPassword).toEqual([]);
+    expect(preview.toNone.map((u: { id: string }) => u.id).sort()).toEqual([withPassword.id, withoutPassword.id].sort());
 
     await post(b, { intent: "org", enabled: "off", confirmed: "yes", sendLinks: "yes" });
     expect(await db.organization.findUniqueOrThrow({ where: { id: org.id } })).toMatchObject({ ssoEnabled: false });
-    expect((await db.outgoingMail.findMany()).map((m) => m.to)).toEqual([withoutPassword.email]);
+    expect((await db.outgoingMail.findMany()).map((m) => m.to).sort()).toEqual([withPassword.email, withoutPassword.email].sort());
     // Links stay, dormant: turning SSO back on restores Microsoft sign-in for them.
     expect(await db.microsoftLink.count()).toBe(2);
   });

@@ -108,6 +108,8 @@ export function authorizeGet(ctx: Context, req: Req, res: Res, segment: string, 
     scope: (q.get("scope") ?? "").split(" ").filter(Boolean),
     loginHint: q.get("login_hint"),
     domainHint: q.get("domain_hint"),
+    prompt: q.get("prompt"),
+    maxAge: /^\d{1,9}$/.test(q.get("max_age") ?? "") ? Number(q.get("max_age")) : null,
   };
   const requestId = ctx.flows.signIns.put(request);
   sendHtml(res, 200, chooser(ctx, requestId, request));
@@ -153,6 +155,7 @@ export async function authorizePost(ctx: Context, req: Req, res: Res) {
     nonce: request.nonce,
     scope: request.scope,
     issuedAt: Math.floor(Date.now() / 1000),
+    authTime: ctx.faults.authTimeFor(request),
     redeemed: false,
   });
   deliver(res, request, { code, state: request.state, session_state: picked.user.oid.slice(0, 8) });

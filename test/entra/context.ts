@@ -46,6 +46,9 @@ export type SignInRequest = {
   responseMode: "query" | "form_post" | "fragment";
   loginHint: string | null;
   domainHint: string | null;
+  /** `prompt` and `max_age` as sent: whether a remembered Microsoft session may answer (its auth_time). */
+  prompt: string | null;
+  maxAge: number | null;
 };
 
 export type CodeGrant = {
@@ -57,6 +60,8 @@ export type CodeGrant = {
   nonce: string;
   scope: string[];
   issuedAt: number;
+  /** When the user last signed in interactively at Microsoft (the id_token's auth_time). */
+  authTime: number;
   redeemed: boolean;
 };
 
@@ -71,7 +76,7 @@ export type ConsentRequest = {
   oid: string | null;
 };
 
-export type RefreshGrant = { tenantId: string; oid: string; clientId: string; scope: string[] };
+export type RefreshGrant = { tenantId: string; oid: string; clientId: string; scope: string[]; authTime: number };
 
 export class Flows {
   readonly signIns = new Expiring<SignInRequest>(10 * 60_000);

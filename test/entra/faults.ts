@@ -27,6 +27,12 @@ export type FaultSettings = {
   callbackTenant?: string | null;
   /** The key set is served without the key that signs tokens. */
   jwksWithoutKey?: boolean | null;
+  /**
+   * The browser already has a Microsoft session this many seconds old: a sign-in without `prompt=login`
+   * (and without a `max_age` below the age) reports that old `auth_time`, as Entra does for single sign-on.
+   * With `ignorePrompt`, even `prompt=login` gets the old time (what the portal's `auth_time` check is for).
+   */
+  rememberedSignIn?: { ageSeconds: number; ignorePrompt?: boolean } | null;
 };
 
 type Scoped<T> = T & { paths: string[] | null; remaining: number | null };
@@ -39,6 +45,7 @@ type Active = {
   consentRefused: boolean;
   callbackTenant: string | null;
   jwksWithoutKey: boolean;
+  rememberedSignIn: { ageSeconds: number; ignorePrompt: boolean } | null;
 };
 
 export type NetworkFault =
@@ -54,6 +61,7 @@ const none = (): Active => ({
   consentRefused: false,
   callbackTenant: null,
   jwksWithoutKey: false,
+  rememberedSignIn: null,
 });
 
 function scope(value: FaultScope): { paths: string[] | null; remaining: number | null } {
@@ -91,6 +99,11 @@ export class Faults {
     if ("consentRefused" in settings) a.consentRefused = Boolean(settings.consentRefused);
     if ("callbackTenant" in settings) a.callbackTenant = settings.callbackTenant || null;
     if ("jwksWithoutKey" in settings) a.jwksWithoutKey = Boolean(settings.jwksWithoutKey);
+    if ("rememberedSignIn" in settings) {
+      const v = settings.rememberedSignIn;
+      if (v && !(Number.isInteger(v.ageSeconds) && v.ageSeconds > 0)) throw new Error("rememberedSignIn.ageSeconds must be a positive whole number");
+      a.rememberedSignIn = v ? { ageSeconds: v.ageSeconds, ignorePrompt: Boolean(v.ignorePrompt) } : null;
+    }
   }
 
   clear(): void {
@@ -110,6 +123,14 @@ export class Faults {
   }
   get jwksWithoutKey() {
     return this.active.jwksWithoutKey;
+  }
+
+  /** The `auth_time` a sign-in reports (seconds): now, or the remembered session's when Entra would reuse it. */
+  authTimeFor(request: { prompt: string | null; maxAge: number | null }, now = Math.floor(Date.now() / 1000)): number {
+    const remembered = this.active.rememberedSignIn;
+    if (!remembered) return now;
+    const reused = remembered.ignorePrompt || (request.prompt !== "login" && (request.maxAge === null || request.maxAge >= remembered.ageSeconds));
+    return reused ? now - remembered.ageSeconds : now;
   }
 
   /** The delay for a request, counting it against the fault's `times`. */

@@ -106,7 +106,7 @@ async function userTokens(ctx: Context, res: Res, grant: RefreshGrant, user: Dir
   };
   if (grant.scope.includes("offline_access")) body.refresh_token = ctx.flows.refreshTokens.put({ ...grant });
   if (grant.scope.includes("openid")) {
-    body.id_token = await ctx.tokens.idToken(grant.tenantId, user, { clientId: grant.clientId, nonce, scopes: grant.scope });
+    body.id_token = await ctx.tokens.idToken(grant.tenantId, user, { clientId: grant.clientId, nonce, scopes: grant.scope, authTime: grant.authTime });
   }
   body.client_info = Buffer.from(JSON.stringify({ uid: user.oid, utid: grant.tenantId })).toString("base64url");
   sendJson(res, 200, body);
@@ -144,7 +144,7 @@ async function authorizationCode(ctx: Context, res: Res, authority: Authority, c
   }
   const user = liveUser(ctx.directory.tenant(grant.tenantId), grant.oid, fail);
   if (!user) return;
-  await userTokens(ctx, res, { tenantId: grant.tenantId, oid: grant.oid, clientId: grant.clientId, scope: grant.scope }, user, grant.nonce);
+  await userTokens(ctx, res, { tenantId: grant.tenantId, oid: grant.oid, clientId: grant.clientId, scope: grant.scope, authTime: grant.authTime }, user, grant.nonce);
 }
 
 async function refreshToken(ctx: Context, res: Res, authority: Authority, clientId: string, form: URLSearchParams, fail: Fail) {

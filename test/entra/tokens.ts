@@ -24,6 +24,8 @@ export type IdTokenOptions = {
   /** Claims to add or override (tests forge bad tokens this way). */
   claims?: Record<string, unknown>;
   lifetimeSeconds?: number;
+  /** The user's last interactive sign-in (seconds); now when absent. */
+  authTime?: number;
 };
 
 export type AppTokenOptions = { clientId: string; roles?: string[]; audience?: string; claims?: Record<string, unknown>; lifetimeSeconds?: number };
@@ -81,6 +83,7 @@ export class TokenIssuer {
       uti: randomUUID().replaceAll("-", "").slice(0, 22),
       rh: "0.stand-in.",
       sid: randomUUID(),
+      auth_time: options.authTime ?? Math.floor(Date.now() / 1000),
     };
     if (options.nonce) claims.nonce = options.nonce;
     if (scopes.includes("profile")) Object.assign(claims, { name: user.displayName, preferred_username: user.userPrincipalName });
