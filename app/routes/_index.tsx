@@ -1,19 +1,17 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { Shell } from "~/components/shell.tsx";
-import { db } from "~/lib/db.server.ts";
+import { shellOf } from "~/lib/profile.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Portal" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request);
-  const org = await db.organization.findUniqueOrThrow({ where: { id: user.orgId }, select: { name: true } });
-  return { name: user.name, orgName: org.name, isAdmin: user.role === "admin" };
+  return shellOf(await requireUser(request));
 }
 
 export default function Home() {
-  const { name, orgName, isAdmin } = useLoaderData<typeof loader>();
+  const { name, orgName, isAdmin, method } = useLoaderData<typeof loader>();
   return (
     <Shell userName={name} orgName={orgName} isAdmin={isAdmin}>
       <main>
@@ -21,7 +19,8 @@ export default function Home() {
         <div className="card">
           <p>You're signed in to {orgName}.</p>
           <p>
-            <Link to="/settings">My Profile → Settings</Link>: your password, authenticator app, recovery codes and where you're signed in.
+            <Link to="/settings">My Profile → Settings</Link>:{" "}
+            {method === "microsoft" ? "your Microsoft account and where you're signed in." : "your password, authenticator app, recovery codes and where you're signed in."}
           </p>
         </div>
       </main>

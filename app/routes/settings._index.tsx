@@ -1,19 +1,12 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
+import { profileOf } from "~/lib/profile.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "My Profile" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request);
-  return {
-    name: user.name,
-    email: user.email,
-    phone: user.phone,
-    role: user.role,
-    passwordChangedAt: user.passwordChangedAt?.toISOString() ?? null,
-    totp: Boolean(user.totpEnrolledAt),
-  };
+  return profileOf(await requireUser(request));
 }
 
 export default function Profile() {
@@ -30,9 +23,13 @@ export default function Profile() {
         <dt>Role</dt>
         <dd>{p.role === "admin" ? "Administrator" : "Member"}</dd>
         <dt>How you sign in</dt>
-        <dd>Password and a code from your authenticator app{p.totp ? "" : " (not set up yet)"}</dd>
-        <dt>Password last changed</dt>
-        <dd>{p.passwordChangedAt ? new Date(p.passwordChangedAt).toUTCString() : "—"}</dd>
+        <dd>{p.howYouSignIn}</dd>
+        {p.method === "password" ? (
+          <>
+            <dt>Password last changed</dt>
+            <dd>{p.passwordChangedAt ? new Date(p.passwordChangedAt).toUTCString() : "—"}</dd>
+          </>
+        ) : null}
       </dl>
     </div>
   );

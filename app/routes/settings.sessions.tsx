@@ -3,38 +3,17 @@ import { data, redirect } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { FormError, Submit } from "~/components/form.tsx";
-import { audit } from "~/lib/audit.server.ts";
-import { db } from "~/lib/db.server.ts";
-import { describeDevice } from "~/lib/device.ts";
+import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { endOtherSessions, requireUser } from "~/lib/session.server.ts";
+import { endOwnSessions, sessionsOf } from "~/lib/profile.server.ts";
+import { requireUser } from "~/lib/session.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Sessions" }];
 
-const methodLabel: Record<string, string> = {
-  password_totp: "Password + authenticator code",
-  password_recovery_code: "Password + recovery code",
-  microsoft: "Microsoft account",
-};
-
 export async function loader({ request }: LoaderFunctionArgs) {
-  const session = await requireUser(request);
-  const sessions = await db.session.findMany({ where: { userId: session.userId, stage: "active" }, orderBy: { lastSeenAt: "desc" } });
-  return {
-    sessions: sessions.map((s, index) => ({
-      // The stored id is a hash of the cookie; the page only needs a handle for "sign out".
-      handle: s.id.slice(0, 16),
-      position: index,
-      current: s.id === session.id,
-      device: describeDevice(s.userAgent),
-      ipAddress: s.ipAddress,
-      method: methodLabel[s.authMethod ?? ""] ?? "—",
-      signedInAt: s.createdAt.toISOString(),
-      lastSeenAt: s.lastSeenAt.toISOString(),
-    })),
-  };
+  return { sessions: await sessionsOf(await requireUser(request)) };
 }
 
 const schema = z.discriminatedUnion("intent", [
@@ -42,20 +21,12 @@ const schema = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("end-others") }),
 ], { error: "Choose what to sign out." });
 
-export async function action({ request }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireUser(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ formError: Object.values(parsed.errors)[0] }, { status: 400 });
-  let count = 0;
-  if (parsed.data.intent === "end-others") {
-    count = (await endOtherSessions(session.userId, session.id)).count;
-  } else {
-    // Only this user's own sessions, and never the current one (that is "Sign out").
-    const { handle } = parsed.data;
-    count = (await db.session.deleteMany({ where: { userId: session.userId, id: { startsWith: handle, not: session.id } } })).count;
-    if (!count) return data({ formError: "That session has already ended or isn't yours." }, { status: 400 });
-  }
-  await audit({ action: "sessions.ended", orgId: session.user.orgId, actorId: session.userId, detail: { count } });
+  const count = await endOwnSessions(session, parsed.data.intent === "end-others" ? "others" : { handle: parsed.data.handle }, clientAddress(context));
+  if (!count && parsed.data.intent === "end") return data({ formError: "That session has already ended or isn't yours." }, { status: 400 });
   const flash = await setFlash(count === 1 ? "Signed out 1 session." : `Signed out ${count} sessions.`);
   return redirect("/settings/sessions", { headers: { "Set-Cookie": flash } });
 }

@@ -1,32 +1,31 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { NavLink, Outlet, useLoaderData } from "@remix-run/react";
 import { Shell } from "~/components/shell.tsx";
-import { db } from "~/lib/db.server.ts";
+import { shellOf } from "~/lib/profile.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request);
-  const org = await db.organization.findUniqueOrThrow({ where: { id: user.orgId }, select: { name: true } });
-  return { name: user.name, orgName: org.name, isAdmin: user.role === "admin" };
+  return shellOf(await requireUser(request));
 }
 
+// The password, authenticator and recovery-code tabs belong to password sign-in: a Microsoft user has none.
 const tabs = [
-  ["/settings", "Profile"],
-  ["/settings/password", "Password"],
-  ["/settings/two-factor", "Authenticator app"],
-  ["/settings/recovery-codes", "Recovery codes"],
-  ["/settings/sessions", "Sessions"],
-  ["/settings/microsoft", "Microsoft account"],
+  ["/settings", "Profile", true],
+  ["/settings/password", "Password", false],
+  ["/settings/two-factor", "Authenticator app", false],
+  ["/settings/recovery-codes", "Recovery codes", false],
+  ["/settings/sessions", "Sessions", true],
+  ["/settings/microsoft", "Microsoft account", true],
 ] as const;
 
 export default function Settings() {
-  const { name, orgName, isAdmin } = useLoaderData<typeof loader>();
+  const { name, orgName, isAdmin, method } = useLoaderData<typeof loader>();
   return (
     <Shell userName={name} orgName={orgName} isAdmin={isAdmin}>
       <main>
         <h1>My Profile · Settings</h1>
         <nav className="tabs" aria-label="Settings">
-          {tabs.map(([to, label]) => (
+          {tabs.filter(([, , always]) => always || method !== "microsoft").map(([to, label]) => (
             <NavLink key={to} to={to} end>
               {label}
             </NavLink>
