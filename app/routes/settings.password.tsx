@@ -9,7 +9,8 @@ import { parseForm } from "~/lib/forms.ts";
 import { newPasswordFields, passwordsMatch, PASSWORD_MAX } from "~/lib/password-rules.ts";
 import { changeOwnPassword } from "~/lib/signin/factors.server.ts";
 import { signInStrategyFor } from "~/lib/signin/methods.server.ts";
-import { requireRecentSignIn } from "~/lib/signin/step-up.server.ts";
+import { requireUser } from "~/lib/session.server.ts";
+import { ensureRecentSignIn } from "~/lib/signin/step-up.server.ts";
 import { describeFailure } from "~/lib/signin/steps.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Change password" }];
@@ -21,15 +22,19 @@ const schema = passwordsMatch(
 const MICROSOFT = "You sign in with your Microsoft account, so you have no password here to change.";
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const session = await requireRecentSignIn(request);
-  return { method: (await signInStrategyFor(session.user)).method };
+  const session = await requireUser(request);
+  const { method } = await signInStrategyFor(session.user);
+  // Only a password that can be changed needs the step-up; a Microsoft user is told they have none.
+  if (method !== "microsoft") await ensureRecentSignIn(session, request);
+  return { method };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const session = await requireRecentSignIn(request);
+  const session = await requireUser(request);
+  if ((await signInStrategyFor(session.user)).method === "microsoft") return data({ errors: undefined, formError: MICROSOFT }, { status: 409 });
+  await ensureRecentSignIn(session, request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ errors: parsed.errors as Record<string, string>, formError: undefined }, { status: 400 });
-  if ((await signInStrategyFor(session.user)).method === "microsoft") return data({ errors: undefined, formError: MICROSOFT }, { status: 409 });
   const result = await changeOwnPassword(session, parsed.data.currentPassword, parsed.data.newPassword, clientAddress(context));
   if (result.kind === "microsoft") return data({ errors: undefined, formError: MICROSOFT }, { status: 409 });
   if (result.kind === "invalid") return data({ errors: { currentPassword: "That is not your current password." } as Record<string, string>, formError: undefined }, { status: 400 });

@@ -48,7 +48,13 @@ export const confirmPath = (path: string) => `/settings/confirm?redirectTo=${enc
  */
 export async function requireRecentSignIn(request: Request): Promise<LiveSession> {
   const session = await requireUser(request);
-  if ((await freshness(session)).recent) return session;
+  await ensureRecentSignIn(session, request);
+  return session;
+}
+
+/** The same for a session already loaded: a redirect to "Confirm it's you" unless its sign-in is recent. */
+export async function ensureRecentSignIn(session: LiveSession, request: Request): Promise<void> {
+  if ((await freshness(session)).recent) return;
   const url = new URL(request.url);
   throw redirect(confirmPath(url.pathname + url.search));
 }
