@@ -119,6 +119,20 @@ describe("tenant scope", () => {
     expect(await user(JOHANNA)).toMatchObject({ status: "active" });
   });
 
+  it("keeps no password beside SSO for a user the directory brings back while all synced users sign in with Microsoft", async () => {
+    const { org, integration } = await syncedOrg();
+    await sync(integration.id);
+    const patti = (await user(PATTI))!;
+    // Patti had a password while she was away; SSO for all synced users started meanwhile (she had no method then).
+    directory().disableUser(FABRIKAM.id, PATTI);
+    await sync(integration.id);
+    await db.user.update({ where: { id: patti.id }, data: { passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$ZmFrZWhhc2g" } });
+    await db.organization.update({ where: { id: org.id }, data: { ssoEnabled: true, ssoForAllSynced: true } });
+    directory().enableUser(FABRIKAM.id, PATTI);
+    expect(await sync(integration.id)).toMatchObject({ counts: { updated: 1 } });
+    expect(await db.user.findUniqueOrThrow({ where: { id: patti.id } })).toMatchObject({ status: "active", passwordHash: null });
+  });
+
   it("never re-enables a user an admin disabled, but keeps their details up to date", async () => {
     const { integration } = await syncedOrg();
     await sync(integration.id);

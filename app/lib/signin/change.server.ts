@@ -6,7 +6,7 @@
 // sessions whose method is gone, and writes one audit event with the before and after methods.
 import { db } from "../db.server.ts";
 import { audit } from "../audit.server.ts";
-import { whatIf, type Change, type Preview } from "./methods.server.ts";
+import { loadOrgState, strategyIn, strategyUserSelect, whatIf, type Change, type Preview } from "./methods.server.ts";
 
 /** Who acts: a signed-in user (admin or themselves), or the operator (CLI, no user). */
 export type Actor = { userId: string | null; orgId: string; address: string | null };
@@ -88,4 +88,24 @@ export async function changeMethods<T>(actor: Actor, change: Change, options: Do
     },
   });
   return outcome;
+}
+
+/**
+ * The directory's own changes (Entra ID Sync) come through here in bulk, inside the sync's transaction. There
+ * is no acting admin to ask, so there is no lock-out confirmation: the directory is the source of truth for who
+ * still works there (docs/decisions/011). The rest of the rule holds: a deactivated user loses every session,
+ * and a user the directory brings (back) into SSO keeps no password beside it.
+ */
+export async function applyDirectoryChanges(tx: Tx, orgId: string, changes: { deactivated: string[]; changed: string[] }) {
+  const sessionsEnded = changes.deactivated.length ? (await tx.session.deleteMany({ where: { userId: { in: changes.deactivated } } })).count : 0;
+  let passwordsRemoved = 0;
+  if (changes.changed.length) {
+    const withPassword = await tx.user.findMany({ where: { id: { in: changes.changed }, orgId, status: "active", passwordHash: { not: null } }, select: strategyUserSelect });
+    if (withPassword.length) {
+      const org = await loadOrgState(orgId, tx);
+      const replaced = withPassword.filter((u) => strategyIn(org, u).method === "microsoft").map((u) => u.id);
+      if (replaced.length) passwordsRemoved = (await tx.user.updateMany({ where: { id: { in: replaced } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count;
+    }
+  }
+  return { sessionsEnded, passwordsRemoved };
 }

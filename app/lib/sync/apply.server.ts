@@ -2,6 +2,7 @@
 // page (reads by IN lists, one multi-row insert, one update per changed user). Users are keyed by (tid, oid) only;
 // an email or Microsoft identity that already belongs to someone becomes a conflict, never a merge.
 import type { Prisma } from "~/generated/prisma/client.ts";
+import { applyDirectoryChanges } from "../signin/change.server.ts";
 import { insertSyncedUsers } from "./insert.server.ts";
 import type { Tx } from "./lock.server.ts";
 import { attributes, complete, merge, type DirectoryUser } from "./records.server.ts";
@@ -231,9 +232,12 @@ async function write(tx: Tx, scope: SyncScope, plan: Plan, counts: Counts) {
     else if (Object.keys(change.data).some((key) => key !== "syncIntegrationId")) counts.updated++;
   }
   if (plan.touched.length) await tx.user.updateMany({ where: { id: { in: plan.touched } }, data: { lastSyncedAt: now } });
-  const ended = plan.changes.filter((c) => c.deactivates).map((c) => c.row.id);
-  // Deactivated users are signed out everywhere (DESIGN.md: disabling a user ends their sessions).
-  if (ended.length) await tx.session.deleteMany({ where: { userId: { in: ended } } });
+  // Through the one door: deactivated users are signed out everywhere; whoever the change puts on Microsoft
+  // keeps no password.
+  await applyDirectoryChanges(tx, scope.orgId, {
+    deactivated: plan.changes.filter((c) => c.deactivates).map((c) => c.row.id),
+    changed: plan.changes.filter((c) => !c.deactivates && ("status" in c.data || "syncIntegrationId" in c.data)).map((c) => c.row.id),
+  });
   if (plan.conflictCreates.length) await tx.syncConflict.createMany({ data: plan.conflictCreates });
   for (const { id, data } of plan.conflictUpdates) await tx.syncConflict.update({ where: { id }, data });
 }

@@ -5,6 +5,7 @@
 import { db } from "../db.server.ts";
 import { noCounts, type Counts, type SyncScope } from "./apply.server.ts";
 import { renewLease } from "./lock.server.ts";
+import { applyDirectoryChanges } from "../signin/change.server.ts";
 
 const CHUNK = 1000;
 const TX = { timeout: 60_000, maxWait: 30_000 };
@@ -30,7 +31,7 @@ export async function sweep(scope: SyncScope, lease: { holder: string; leaseMs: 
       await tx.user.updateMany({ where: { id: { in: chunk.map((u) => u.id) } }, data: { syncIntegrationId: null, lastSyncedAt: scope.now } });
       if (active.length) {
         await tx.user.updateMany({ where: { id: { in: active }, status: "active" }, data: { status: "deactivated" } });
-        await tx.session.deleteMany({ where: { userId: { in: active } } });
+        await applyDirectoryChanges(tx, scope.orgId, { deactivated: active, changed: [] });
       }
       await tx.syncRun.update({ where: { id: scope.runId }, data: { deactivated: { increment: active.length } } });
     }, TX);
