@@ -5,7 +5,7 @@ import { db } from "~/lib/db.server.ts";
 import * as integrations from "~/routes/admin.integrations._index.tsx";
 import * as detail from "~/routes/admin.integrations.$id.tsx";
 import * as callback from "~/routes/admin.integrations.callback.tsx";
-import { CONTOSO, NORTHWIND } from "./entra/fixture.ts";
+import { CONTOSO, NORTHWIND, STANDIN_APP } from "./entra/fixture.ts";
 import { createOrg, createUser, signedInAs, type Browser } from "./helpers.ts";
 import { appPath, consentAtMicrosoft, useStandin } from "./microsoft.ts";
 
@@ -238,6 +238,38 @@ async function linkedUsers(orgId: string, integrationId: string) {
   }
   return { withPassword: withPassword.user, withoutPassword: withoutPassword.user, noEmail: noEmail.user };
 }
+
+describe("an integration that stops and starts working", () => {
+  it("ends linked users' Microsoft sessions when consent is withdrawn, and asks before the last admin on password goes back to Microsoft", async () => {
+    const { org, admin, b } = await licensedAdmin();
+    await db.organization.update({ where: { id: org.id }, data: { ssoEnabled: true } });
+    const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active" } });
+    const { withoutPassword } = await linkedUsers(org.id, integration.id);
+    await signedInAs(withoutPassword, "microsoft", CONTOSO.id);
+    // The admin's own link: dormant while the tenant is not working, they set a password meanwhile.
+    await db.microsoftLink.create({ data: { userId: admin.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: "7d2b7a54-1c0e-4d0f-9a6e-3f1a2b3c4d5e" } });
+    const consents = standin.current.directory.tenant(CONTOSO.id)!.consents;
+    consents.delete(STANDIN_APP.clientId);
+
+    const params = { id: integration.id };
+    await b.post(detail.action, `/admin/integrations/${integration.id}`, { intent: "check" }, params);
+    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({ status: "pending_consent" });
+    expect(await db.session.count({ where: { userId: withoutPassword.id } })).toBe(0);
+    expect(await db.session.count({ where: { userId: admin.id } })).toBe(1);
+
+    consents.add(STANDIN_APP.clientId);
+    const asked = await b.post(detail.action, `/admin/integrations/${integration.id}`, { intent: "check" }, params);
+    expect(asked.status).toBe(409);
+    expect(asked.data.lockout).toBe(true);
+    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({ status: "pending_consent" });
+    expect((await db.user.findUniqueOrThrow({ where: { id: admin.id } })).passwordHash).not.toBeNull();
+
+    await b.post(detail.action, `/admin/integrations/${integration.id}`, { intent: "check", lockoutConfirmed: "yes" }, params);
+    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({ status: "active" });
+    // SSO replaces the password, never beside it.
+    expect((await db.user.findUniqueOrThrow({ where: { id: admin.id } })).passwordHash).toBeNull();
+  });
+});
 
 describe("removing an integration", () => {
   it("previews who is affected, then revokes links, ends Microsoft sessions and emails set-password links", async () => {

@@ -84,7 +84,8 @@ export type CallbackResult =
   | { kind: "refused"; integration: Integration; error: string; description: string }
   | { kind: "active"; integration: Integration }
   | { kind: "waiting"; integration: Integration; message: string }
-  | { kind: "unavailable"; integration: Integration };
+  | { kind: "unavailable"; integration: Integration }
+  | { kind: "confirm_lockout"; integration: Integration };
 
 export async function handleConsentCallback(session: LiveSession, params: CallbackParams, address: string): Promise<CallbackResult> {
   const token = await consumeToken("consent_state", params.state);
@@ -98,8 +99,12 @@ export async function handleConsentCallback(session: LiveSession, params: Callba
   const base = { orgId: session.user.orgId, actorId: session.userId, targetType: "integration", targetId: integration.id, ipAddress: address };
   if (params.error) {
     const description = (params.errorDescription ?? "").slice(0, 1000);
-    const updated = await db.integration.update({ where: { id: integration.id }, data: { status: "failed", failureReason: `${params.error}: ${description}`.slice(0, 1000) } });
-    await audit({ ...base, action: "integration.consent", result: "failure", detail: { tenantId: integration.tenantId, error: params.error, description } });
+    // Losing the integration never locks anyone out, so the door always lets this through.
+    const updated = (await setStatus(session, integration, address, { status: "failed", failureReason: `${params.error}: ${description}`.slice(0, 1000) }, {
+      action: "integration.consent",
+      result: "failure",
+      detail: { tenantId: integration.tenantId, error: params.error, description },
+    }))!;
     return { kind: "refused", integration: updated, error: params.error.slice(0, 100), description };
   }
   if (params.tenant && params.tenant.toLowerCase() !== integration.tenantId) {
@@ -109,8 +114,28 @@ export async function handleConsentCallback(session: LiveSession, params: Callba
   return confirmIntegration(session, integration, address);
 }
 
+type StatusData = { status: "active" | "pending_consent" | "failed"; failureReason: string | null; consentedAt?: Date; displayName?: string | null };
+type StatusAudit = { action: string; result?: "failure"; detail: Record<string, unknown> };
+
+/**
+ * The integration's status changes through the method-change path: users linked through it (or synced, when
+ * it is the sync connection) move to or from Microsoft with it. Losing the integration can only add admins on
+ * password; gaining it back can take the last one to Microsoft, which needs `lockoutConfirmed`.
+ */
+async function setStatus(session: LiveSession, integration: Integration, address: string, data: StatusData, event: StatusAudit, options: { lockoutConfirmed?: boolean } = {}) {
+  const outcome = await changeMethods(
+    actorOf(session, address),
+    { kind: "integration", integrationId: integration.id, active: data.status === "active" },
+    { lockoutConfirmed: options.lockoutConfirmed, audit: { ...event, targetType: "integration", targetId: integration.id } },
+    (tx) => tx.integration.update({ where: { id: integration.id }, data }),
+  );
+  return outcome.kind === "done" ? outcome.value : null;
+}
+
+export type ConfirmResult = Exclude<CallbackResult, { kind: "bad_state" | "refused" }>;
+
 /** Turns the integration active if an app-only token for its tenant can be had now. */
-export async function confirmIntegration(session: LiveSession, integration: Integration, address: string): Promise<Exclude<CallbackResult, { kind: "bad_state" | "refused" }>> {
+export async function confirmIntegration(session: LiveSession, integration: Integration, address: string, options: { lockoutConfirmed?: boolean } = {}): Promise<ConfirmResult> {
   const base = { orgId: session.user.orgId, actorId: session.userId, targetType: "integration", targetId: integration.id, ipAddress: address };
   const token = await appToken(integration.tenantId);
   if (token.kind === "unavailable") {
@@ -118,17 +143,19 @@ export async function confirmIntegration(session: LiveSession, integration: Inte
     return { kind: "unavailable", integration };
   }
   if (token.kind === "refused") {
-    const updated = await db.integration.update({ where: { id: integration.id }, data: { status: "pending_consent", failureReason: token.message } });
-    await audit({ ...base, action: "integration.confirm", result: "failure", detail: { tenantId: integration.tenantId, reason: token.message } });
-    return { kind: "waiting", integration: updated, message: token.message };
+    const updated = await setStatus(session, integration, address, { status: "pending_consent", failureReason: token.message }, { action: "integration.confirm", result: "failure", detail: { tenantId: integration.tenantId, reason: token.message } });
+    return { kind: "waiting", integration: updated ?? integration, message: token.message };
   }
   const displayName = await tenantDisplayName(token.accessToken);
-  const updated = await db.integration.update({
-    where: { id: integration.id },
-    data: { status: "active", failureReason: null, consentedAt: new Date(), displayName: displayName ?? integration.displayName },
-  });
-  await audit({ ...base, action: "integration.activated", detail: { tenantId: integration.tenantId, displayName } });
-  return { kind: "active", integration: updated };
+  const updated = await setStatus(
+    session,
+    integration,
+    address,
+    { status: "active", failureReason: null, consentedAt: new Date(), displayName: displayName ?? integration.displayName },
+    { action: "integration.activated", detail: { tenantId: integration.tenantId, displayName } },
+    options,
+  );
+  return updated ? { kind: "active", integration: updated } : { kind: "confirm_lockout", integration };
 }
 
 /** Who loses what if the integration goes: the users linked through it, and (by the strategy) where they end up. */

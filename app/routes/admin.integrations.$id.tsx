@@ -10,7 +10,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { confirmIntegration, consentUrlFor, findIntegration, removalPreview, removeIntegration } from "~/lib/integrations.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setPasswordOutcome } from "~/lib/set-password.server.ts";
-import { SwitchPreview } from "~/components/switch-preview.tsx";
+import { LockoutConfirm, SwitchPreview } from "~/components/switch-preview.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft integration" }];
 
@@ -40,7 +40,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 const schema = z.discriminatedUnion(
   "intent",
-  [z.object({ intent: z.literal("check") }), z.object({ intent: z.literal("consent") }), z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional(), lockoutConfirmed: z.literal("yes").optional() })],
+  [z.object({ intent: z.literal("check"), lockoutConfirmed: z.literal("yes").optional() }), z.object({ intent: z.literal("consent") }), z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional(), lockoutConfirmed: z.literal("yes").optional() })],
   { error: "Choose an action on this page." },
 );
 
@@ -54,7 +54,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
   if (parsed.data.intent === "consent") return redirect(await consentUrlFor(session, integration));
   if (parsed.data.intent === "check") {
-    const result = await confirmIntegration(session, integration, address);
+    const result = await confirmIntegration(session, integration, address, { lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
+    if (result.kind === "confirm_lockout") {
+      return data({ error: "Consent is granted, but activating this tenant would leave no admin who can sign in with a password and authenticator app. Tick the confirmation and check again to activate it.", lockout: true }, { status: 409 });
+    }
     const message = { active: "Consent confirmed: the integration is active.", waiting: "Microsoft has not confirmed consent yet.", unavailable: "Microsoft could not be reached. Check again in a few minutes." }[result.kind];
     return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
   }
@@ -108,6 +111,7 @@ export default function IntegrationDetail() {
             </p>
             <div className="row">
               <Form method="post">
+                {result && "lockout" in result && result.lockout ? <LockoutConfirm /> : null}
                 <Submit name="intent" value="check" pendingText="Checking…">
                   Check again
                 </Submit>

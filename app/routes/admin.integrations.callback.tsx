@@ -25,6 +25,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     refused: `Microsoft reports that consent was not granted for ${name}.`,
     waiting: `Microsoft has not confirmed consent for ${name} yet.`,
     unavailable: `Microsoft could not be reached to confirm consent for ${name}. Check again in a few minutes.`,
+    confirm_lockout: `Consent is granted for ${name}, but activating it would leave no admin who signs in with a password and authenticator app. Confirm on this page to activate it.`,
   }[result.kind];
   return redirect(`/admin/integrations/${result.integration.id}`, { headers: { "Set-Cookie": await setFlash(message) } });
 }

@@ -26,7 +26,7 @@ export type DoorOptions = {
   /** Sessions the change ends besides the Microsoft sessions whose method is gone. */
   endSessions?: { userId: string; all: true } | { userId: string; except: string };
   /** What the audit event is called, and what it says besides the methods. */
-  audit: { action: string; targetType?: string; targetId?: string; detail?: Record<string, unknown> };
+  audit: { action: string; result?: "failure"; targetType?: string; targetId?: string; detail?: Record<string, unknown> };
 };
 
 export type Refusal = "method_is_microsoft";
@@ -73,6 +73,7 @@ export async function changeMethods<T>(actor: Actor, change: Change, options: Do
   const one = outcome.preview.target;
   await audit({
     action: options.audit.action,
+    ...(options.audit.result ? { result: options.audit.result } : {}),
     orgId: actor.orgId,
     actorId: actor.userId,
     targetType: options.audit.targetType ?? ("userId" in change ? "user" : undefined),

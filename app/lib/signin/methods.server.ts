@@ -146,7 +146,8 @@ export async function orgMethods(orgId: string) {
 
 export type Change =
   | { kind: "org"; ssoEnabled?: boolean; ssoForAllSynced?: boolean; ssoLicensed?: boolean }
-  | { kind: "integration"; integrationId: string }
+  /** The integration stops working (removed, consent withdrawn) or, with `active`, starts working again. */
+  | { kind: "integration"; integrationId: string; active?: boolean }
   /** The org's sync connection becomes this integration, or none. */
   | { kind: "sync_connection"; integrationId: string | null }
   /** The user's link goes (unlink, revoke) or comes (link through an integration). */
@@ -187,7 +188,7 @@ function applyToOrg(org: OrgState, change: Change): OrgState {
   }
   if (change.kind === "sync_connection") return withDerived({ ...org, syncIntegrationId: change.integrationId });
   if (change.kind !== "integration") return org;
-  return withDerived({ ...org, integrations: new Map(org.integrations).set(change.integrationId, false) });
+  return withDerived({ ...org, integrations: new Map(org.integrations).set(change.integrationId, change.active ?? false) });
 }
 
 type PreviewUser = StrategyUser & { name: string; email: string | null; role: string };
