@@ -144,7 +144,7 @@ function appClient(port: number, origin: string) {
         keepAliveRetries++;
         return request(method, path, form, cookie, true);
       }
-      throw new Error(`network: ${(error as Error).message}`);
+      throw new Error(`network: ${(error as Error).message}`, { cause: error });
     }
   };
   return request;

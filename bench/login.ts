@@ -3,7 +3,6 @@
 // Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--database sqlite|postgres] [--build] [--cpu-prof DIR]
 import http from "node:http";
 import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";

@@ -25,6 +25,11 @@ fi
 stage "Type check"
 npx tsc --noEmit
 
+# ESLint carries the sign-in core's layer rules (eslint.config.js); Prettier keeps one layout.
+stage "Lint and format"
+npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "Run 'npm run format' to lay these files out." >&2; exit 1; }
+
 # A private PostgreSQL cluster for the PostgreSQL checks, unless TEST_PG_URL names a server already.
 if [ -z "${TEST_PG_URL:-}" ]; then
   stage "Starting a private PostgreSQL cluster"

@@ -25,14 +25,13 @@ describe("statements outside an open transaction", () => {
 
   it("do not see what an open transaction has not committed", async () => {
     const org = await db.organization.create({ data: { name: "Acme", slug: "acme" } });
-    let seen: string | undefined;
     const tx = db.$transaction(async (t) => {
       await t.organization.update({ where: { id: org.id }, data: { name: "Uncommitted" } });
       await pause(100);
       throw new Error("rolled back");
     });
     await pause(20);
-    seen = (await db.organization.findUnique({ where: { id: org.id } }))?.name;
+    const seen = (await db.organization.findUnique({ where: { id: org.id } }))?.name;
     await expect(tx).rejects.toThrow("rolled back");
     expect(seen).not.toBe("Uncommitted");
   });

@@ -2,6 +2,8 @@
 export type RequestContext = { clientAddress: string; /** For inline scripts allowed by the Content-Security-Policy. */ cspNonce?: string };
 
 declare module "@remix-run/node" {
+  // Module augmentation needs an interface: Remix declares AppLoadContext as one.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface AppLoadContext extends RequestContext {}
 }
 

@@ -10,7 +10,7 @@ import { queueEmail } from "./mail/outbox.server.ts";
 import { microsoftSignInFor } from "./signin/microsoft.server.ts";
 import { signInStrategyFor } from "./signin/methods.server.ts";
 import { changeMethods } from "./signin/change.server.ts";
-import type { SignInMethod } from "./signin/rule.ts";
+import type { SignInMethod } from "./signin/methods.server.ts";
 import { accountKey, clearFailures } from "./throttle.server.ts";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./tokens.server.ts";
 

@@ -41,7 +41,7 @@ export async function microsoftFetch(url: string, init: RequestInit = {}, option
 
 async function toMsal<T>(response: Response): Promise<NetworkResponse<T>> {
   const text = await response.text();
-  let body: unknown = {};
+  let body: unknown;
   try {
     body = text ? JSON.parse(text) : {};
   } catch {
