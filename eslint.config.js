@@ -4,13 +4,19 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const RULE = { group: ["**/signin/rule", "**/signin/rule.ts"], message: "Only app/lib/signin/methods.server.ts reads the rule: ask signInStrategyFor, orgMethods or whatIf." };
+const RULE = {
+  group: ["**/signin/rule", "**/signin/rule.ts"],
+  message: "Only app/lib/signin/methods.server.ts reads the rule: ask signInStrategyFor, orgMethods or whatIf.",
+};
 const STAND_IN = { group: ["**/test/**", "../test/*", "../../test/*"], message: "The app never imports the test stand-in or test helpers." };
 const PRIMITIVES = {
   group: ["**/throttle.server", "**/throttle.server.ts", "**/passwords.server", "**/passwords.server.ts", "**/totp.server", "**/totp.server.ts"],
   message: "Routes use the sign-in core's steps (app/lib/signin/): throttling, password and code checks happen only inside them.",
 };
-const DB = { group: ["~/lib/db.server", "~/lib/db.server.ts"], message: "Sign-in routes read and write sign-in state only through a domain function (app/lib/signin/, profile.server.ts)." };
+const DB = {
+  group: ["~/lib/db.server", "~/lib/db.server.ts"],
+  message: "Sign-in routes read and write sign-in state only through a domain function (app/lib/signin/, profile.server.ts).",
+};
 
 const restrict = (...patterns) => ["error", { patterns }];
 
@@ -19,7 +25,40 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: "readonly", process: "readonly", Buffer: "readonly", URL: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", fetch: "readonly", Request: "readonly", Response: "readonly", Headers: "readonly", FormData: "readonly", AbortController: "readonly", AbortSignal: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", structuredClone: "readonly", queueMicrotask: "readonly", performance: "readonly", crypto: "readonly", Blob: "readonly", File: "readonly", document: "readonly", window: "readonly", navigator: "readonly", setImmediate: "readonly", global: "readonly", globalThis: "readonly" } },
+    languageOptions: {
+      globals: {
+        console: "readonly",
+        process: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        URLSearchParams: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        fetch: "readonly",
+        Request: "readonly",
+        Response: "readonly",
+        Headers: "readonly",
+        FormData: "readonly",
+        AbortController: "readonly",
+        AbortSignal: "readonly",
+        TextEncoder: "readonly",
+        TextDecoder: "readonly",
+        structuredClone: "readonly",
+        queueMicrotask: "readonly",
+        performance: "readonly",
+        crypto: "readonly",
+        Blob: "readonly",
+        File: "readonly",
+        document: "readonly",
+        window: "readonly",
+        navigator: "readonly",
+        setImmediate: "readonly",
+        global: "readonly",
+        globalThis: "readonly",
+      },
+    },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       "@typescript-eslint/no-explicit-any": "off",
@@ -41,6 +80,11 @@ export default tseslint.config(
   {
     // The Microsoft client stays a plain client below the sign-in core.
     files: ["app/lib/microsoft/**/*.ts"],
-    rules: { "no-restricted-imports": restrict(RULE, STAND_IN, { group: ["**/signin/*"], message: "app/lib/microsoft/ is the plain client below the sign-in core: it does not call up into it." }) },
+    rules: {
+      "no-restricted-imports": restrict(RULE, STAND_IN, {
+        group: ["**/signin/*"],
+        message: "app/lib/microsoft/ is the plain client below the sign-in core: it does not call up into it.",
+      }),
+    },
   },
 );

@@ -30,7 +30,11 @@ export function benchFolder(prefix: string, onExit: () => void = () => {}): stri
 }
 
 export const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
-export const median = (xs: number[]) => pct(xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b), 50);
+export const median = (xs: number[]) =>
+  pct(
+    xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b),
+    50,
+  );
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
@@ -58,7 +62,12 @@ export function threadCpu(pid: number | undefined): { main: number; other: numbe
 /** Busy and steal CPU seconds of the whole machine, all cores. */
 export function machineCpu(): { busy: number; steal: number } {
   try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number) as number[];
     return { busy: (user! + nice! + system! + irq! + softirq!) / CLK_TCK, steal: steal! / CLK_TCK };
   } catch {
     return { busy: NaN, steal: NaN };
@@ -154,7 +163,14 @@ export function portalRequest(r: PortalRequest): Promise<PortalReply> {
       res.on("error", reject);
       res.on("end", () => {
         const cookies = (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, location: res.headers.location ?? "", cookie: cookies[0] ?? "", cookies, body: Buffer.concat(chunks).toString("utf8") });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          location: res.headers.location ?? "",
+          cookie: cookies[0] ?? "",
+          cookies,
+          body: Buffer.concat(chunks).toString("utf8"),
+        });
       });
     });
     req.on("error", reject);
@@ -217,7 +233,9 @@ export async function benchDatabase(kind: DatabaseKind, tmp: string, label: stri
   if (kind === "sqlite") return `file:${path.join(tmp, `${label}.db`)}`;
   const server = process.env.BENCH_PG_URL;
   if (!server || !/^postgres(ql)?:\/\//.test(server)) {
-    throw new Error("--database postgres needs BENCH_PG_URL=postgresql://user@host:port/postgres, a server where the bench may create databases (npm run bench:pg starts one).");
+    throw new Error(
+      "--database postgres needs BENCH_PG_URL=postgresql://user@host:port/postgres, a server where the bench may create databases (npm run bench:pg starts one).",
+    );
   }
   const name = `bench_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${randomBytes(4).toString("hex")}`;
   await onPostgres(server, (c) => c.query(`CREATE DATABASE "${name}"`));
@@ -227,7 +245,9 @@ export async function benchDatabase(kind: DatabaseKind, tmp: string, label: stri
 
 export async function dropBenchDatabases() {
   for (const { server, name } of createdDatabases.splice(0)) {
-    await onPostgres(server, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch((error: Error) => console.error(`Could not drop the bench database ${name}: ${error.message}`));
+    await onPostgres(server, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch((error: Error) =>
+      console.error(`Could not drop the bench database ${name}: ${error.message}`),
+    );
   }
 }
 
@@ -235,7 +255,11 @@ export async function dropBenchDatabases() {
 export async function databaseLabel(url: string): Promise<string> {
   if (url.startsWith("file:")) return "SQLite (better-sqlite3, WAL)";
   const version = await onPostgres(url, (c) => c.query<{ v: string }>("SELECT current_setting('server_version') AS v").then((r) => r.rows[0]!.v));
-  const settings = await onPostgres(url, (c) => c.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')").then((r) => r.rows.map((x) => `${x.name}=${x.setting}`).join(", ")));
+  const settings = await onPostgres(url, (c) =>
+    c
+      .query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')")
+      .then((r) => r.rows.map((x) => `${x.name}=${x.setting}`).join(", ")),
+  );
   return `PostgreSQL ${version} on ${new URL(url).hostname} (${settings})`;
 }
 
@@ -256,7 +280,12 @@ export class Portal {
 
   async start(env: NodeJS.ProcessEnv, port: number, cpuProfDir?: string) {
     const profile = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : [];
-    const child = (this.child = spawn(process.execPath, [...profile, "--import", "tsx", "server/index.ts"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] }));
+    const child = (this.child = spawn(process.execPath, [...profile, "--import", "tsx", "server/index.ts"], {
+      cwd: root,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    }));
     for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (c: Buffer) => (this.output = (this.output + c.toString()).slice(-4000)));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {

@@ -13,7 +13,23 @@ import { generate } from "otplib";
 import { CONTOSO } from "../test/entra/fixture.ts";
 import { startStandin, type Standin } from "../test/entra/server.ts";
 
-import { benchEnv, benchFolder, cpuBetween, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, portalRequest, positive, type CpuSnapshot, type PortalReply } from "./common.ts";
+import {
+  benchEnv,
+  benchFolder,
+  cpuBetween,
+  cpuSnapshot,
+  ensureBuild,
+  freePort,
+  machine,
+  median,
+  migrate,
+  pct,
+  Portal,
+  portalRequest,
+  positive,
+  type CpuSnapshot,
+  type PortalReply,
+} from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rate: { type: "string", default: "200" },
@@ -167,7 +183,9 @@ function standinClient(certPath: string) {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
-        res.on("end", () => resolve({ url, status: res.statusCode ?? 0, location: res.headers.location ?? "", cookie: "", body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("end", () =>
+          resolve({ url, status: res.statusCode ?? 0, location: res.headers.location ?? "", cookie: "", body: Buffer.concat(chunks).toString("utf8") }),
+        );
       });
       req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       req.on("error", reject);
@@ -180,7 +198,13 @@ function standinClient(certPath: string) {
 function chooserForm(page: Reply & { url: string }): { action: string; fields: URLSearchParams } {
   const form = page.body.match(/<form[^>]*method="post"[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i);
   if (!form) throw new Error(`no form on the stand-in's page (${page.status})`);
-  const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  const unescape = (s: string) =>
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&");
   const fields = new URLSearchParams();
   for (const input of form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*>/gi)) {
     const name = input[0].match(/name="([^"]*)"/)?.[1];
@@ -191,7 +215,11 @@ function chooserForm(page: Reply & { url: string }): { action: string; fields: U
 
 /** A reply that is not what a working app answers: an error, with a short description. */
 function unexpected(step: string, reply: Reply, wanted: string): never {
-  const text = reply.body.replace(/<script[\s\S]*?<\/script>/g, " ").replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 160);
+  const text = reply.body
+    .replace(/<script[\s\S]*?<\/script>/g, " ")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/\s+/g, " ")
+    .slice(0, 160);
   throw new Error(`${step}: wanted ${wanted}, got ${reply.status} ${reply.location} ${text}`.trim());
 }
 
@@ -233,25 +261,61 @@ function operations(users: Users, app: AppRequest, origin: string, standinUrl: s
 
   const ops: Record<Op, (scheduled: number, out: Sample[]) => Promise<void>> = {
     async login(scheduled, out) {
-      await timed("login", scheduled, out, () => app("GET", "/login"), (r) => r.status === 200 && r.body.includes('name="identifier"'), "200 with the identifier form");
+      await timed(
+        "login",
+        scheduled,
+        out,
+        () => app("GET", "/login"),
+        (r) => r.status === 200 && r.body.includes('name="identifier"'),
+        "200 with the identifier form",
+      );
     },
     async lookup(scheduled, out) {
       const email = users.password[nextLookup++ % users.password.length]!;
-      await timed("lookup", scheduled, out, () => app("POST", "/login?index", { intent: "identifier", identifier: email }), (r) => r.status === 200 && r.body.includes('type="password"'), "200 with the password page");
+      await timed(
+        "lookup",
+        scheduled,
+        out,
+        () => app("POST", "/login?index", { intent: "identifier", identifier: email }),
+        (r) => r.status === 200 && r.body.includes('type="password"'),
+        "200 with the password page",
+      );
     },
     async settings(scheduled, out) {
       const cookie = users.settingsCookies[nextSettings++ % users.settingsCookies.length]!;
-      await timed("settings", scheduled, out, () => app("GET", "/settings", undefined, cookie), (r) => r.status === 200 && r.body.includes("My Profile"), "200 with My Profile");
+      await timed(
+        "settings",
+        scheduled,
+        out,
+        () => app("GET", "/settings", undefined, cookie),
+        (r) => r.status === 200 && r.body.includes("My Profile"),
+        "200 with My Profile",
+      );
     },
     async signIn(scheduled, out) {
       const step = Math.floor(Date.now() / 30_000);
       if (code.step !== step) code = { step, value: generate({ secret: users.secret, epoch: step * 30 }) };
       const i = nextSignIn++ % users.password.length;
-      if (lastStep[i]! >= step) throw Object.assign(new Error(`All ${users.password.length} users signed in within this 30 s step: run with more --users.`), { kind: "password" });
+      if (lastStep[i]! >= step)
+        throw Object.assign(new Error(`All ${users.password.length} users signed in within this 30 s step: run with more --users.`), { kind: "password" });
       lastStep[i] = step;
-      const first = await timed("password", scheduled, out, () => app("POST", "/login?index", { intent: "password", identifier: users.password[i]!, password: PASSWORD }), (r) => r.status === 302 && r.location === "/login/totp" && !!r.cookie, "302 /login/totp");
+      const first = await timed(
+        "password",
+        scheduled,
+        out,
+        () => app("POST", "/login?index", { intent: "password", identifier: users.password[i]!, password: PASSWORD }),
+        (r) => r.status === 302 && r.location === "/login/totp" && !!r.cookie,
+        "302 /login/totp",
+      );
       const value = await code.value;
-      await timed("totp", performance.now(), out, () => app("POST", "/login/totp", { code: value }, first.cookie), (r) => r.status === 302 && r.location === "/" && !!r.cookie, "302 /");
+      await timed(
+        "totp",
+        performance.now(),
+        out,
+        () => app("POST", "/login/totp", { code: value }, first.cookie),
+        (r) => r.status === 302 && r.location === "/" && !!r.cookie,
+        "302 /",
+      );
     },
     async microsoft(scheduled, out) {
       const user = users.microsoft[nextMicrosoft++ % users.microsoft.length]!;
@@ -271,13 +335,21 @@ function operations(users: Users, app: AppRequest, origin: string, standinUrl: s
         const { action, fields } = chooserForm(chooser);
         fields.set("login", user.upn);
         const picked = await stand(action, fields);
-        if (picked.status !== 302 || !picked.location.startsWith(`${origin}/auth/microsoft/callback?`)) unexpected("stand-in authorize POST", picked, "302 to the app's callback");
+        if (picked.status !== 302 || !picked.location.startsWith(`${origin}/auth/microsoft/callback?`))
+          unexpected("stand-in authorize POST", picked, "302 to the app's callback");
         back = picked.location;
       } catch (error) {
         throw Object.assign(error as Error, { kind: "standin" });
       }
       const { pathname, search } = new URL(back);
-      await timed("msCallback", performance.now(), out, () => app("GET", pathname + search, undefined, first.cookie), (r) => r.status === 302 && r.location === "/" && !!r.cookie, "302 / with a session cookie");
+      await timed(
+        "msCallback",
+        performance.now(),
+        out,
+        () => app("GET", pathname + search, undefined, first.cookie),
+        (r) => r.status === 302 && r.location === "/" && !!r.cookie,
+        "302 / with a session cookie",
+      );
     },
   };
   return ops;
@@ -343,7 +415,8 @@ async function round(seconds: number, rate: number, ops: ReturnType<typeof opera
   const inWindow = samples.filter((s) => s.finishedAt <= end).length;
   const unfinished = count - done;
   if (unfinished) for (const reset of connectionResets) reset();
-  for (let k = 0; k < unfinished; k++) failures.push({ kind: "unfinished", message: `${unfinished} operations were still running ${DRAIN_MS / 1000} s after the round's last start` });
+  for (let k = 0; k < unfinished; k++)
+    failures.push({ kind: "unfinished", message: `${unfinished} operations were still running ${DRAIN_MS / 1000} s after the round's last start` });
   return {
     wall: (after.at - start) / 1000,
     samples: samples.slice(), // operations that outlive the drain must not change a finished round
@@ -351,7 +424,10 @@ async function round(seconds: number, rate: number, ops: ReturnType<typeof opera
     started: count,
     unfinished,
     throughput: inWindow / seconds,
-    lateP99: pct(late.sort((a, b) => a - b), 99),
+    lateP99: pct(
+      late.sort((a, b) => a - b),
+      99,
+    ),
     maxInFlight,
     cpu: cpuSpent(before, after, samples.length),
   };
@@ -391,13 +467,23 @@ async function seed(passwordUsers: number): Promise<Omit<Users, "settingsCookies
   }
 
   const sso = await db.organization.create({ data: { name: "Contoso Bench", slug: "contoso-bench", ssoLicensed: true, ssoEnabled: true } });
-  const integration = await db.integration.create({ data: { orgId: sso.id, tenantId: CONTOSO.id, tenantDomain: "contoso.com", displayName: "Contoso", status: "active", consentedAt: now } });
+  const integration = await db.integration.create({
+    data: { orgId: sso.id, tenantId: CONTOSO.id, tenantDomain: "contoso.com", displayName: "Contoso", status: "active", consentedAt: now },
+  });
   const microsoft = Array.from({ length: MICROSOFT_USERS }, (_, i) => ({ email: `bench${i}@contoso.com`, upn: `bench${i}@contoso.com`, oid: randomUUID() }));
-  for (const [i, u] of microsoft.entries()) standin!.directory.addUser(CONTOSO.id, { oid: u.oid, displayName: `Bench User ${i}`, userPrincipalName: u.upn, mail: u.email });
+  for (const [i, u] of microsoft.entries())
+    standin!.directory.addUser(CONTOSO.id, { oid: u.oid, displayName: `Bench User ${i}`, userPrincipalName: u.upn, mail: u.email });
   await db.user.createMany({ data: microsoft.map((u, i) => ({ orgId: sso.id, email: u.email, name: `Contoso Bench User ${i}` })) });
   const ids = new Map((await db.user.findMany({ where: { orgId: sso.id }, select: { id: true, email: true } })).map((u) => [u.email, u.id]));
   await db.microsoftLink.createMany({
-    data: microsoft.map((u) => ({ userId: ids.get(u.email)!, integrationId: integration.id, tenantId: CONTOSO.id, objectId: u.oid, upn: u.upn, displayName: u.upn })),
+    data: microsoft.map((u) => ({
+      userId: ids.get(u.email)!,
+      integrationId: integration.id,
+      tenantId: CONTOSO.id,
+      objectId: u.oid,
+      upn: u.upn,
+      displayName: u.upn,
+    })),
   });
   await db.$disconnect();
   return { password, settings, microsoft, secret };
@@ -428,7 +514,10 @@ const f1 = (n: number) => (Number.isNaN(n) ? "—" : n.toFixed(1));
 
 /** p50 and p99 of one round's samples of the given kinds. */
 function latency(r: RoundResult, kinds: Kind[]): [number, number] {
-  const xs = r.samples.filter((s) => kinds.includes(s.kind)).map((s) => s.ms).sort((a, b) => a - b);
+  const xs = r.samples
+    .filter((s) => kinds.includes(s.kind))
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
   return [pct(xs, 50), pct(xs, 99)];
 }
 
@@ -463,7 +552,9 @@ async function main() {
   const ops = operations(users, app, origin, standin.url, standinClient(standin.certPath));
 
   const perSecond = OPS.map((o) => `${o.op} ${f1(opRate(o.op, RATE))}`).join(", ");
-  console.log(`Seeded ${userCount} password users, ${SETTINGS_SESSIONS} signed-in sessions, ${MICROSOFT_USERS} users linked to Contoso at the stand-in (${standin.url}).`);
+  console.log(
+    `Seeded ${userCount} password users, ${SETTINGS_SESSIONS} signed-in sessions, ${MICROSOFT_USERS} users linked to Contoso at the stand-in (${standin.url}).`,
+  );
   console.log(`Operations/s at ${RATE} requests/s: ${perSecond}.`);
 
   const warm = await round(WARMUP, RATE, ops); // JIT, caches, Microsoft's keys and metadata, the first session rows
@@ -472,7 +563,9 @@ async function main() {
     const first = warm.failures.find((f) => broken.some((b) => b.kind === f.kind)) ?? warm.failures[0];
     throw new Error(`No successful ${broken.map((b) => b.label).join(", ")} during the warm-up; the first error: ${first?.message ?? "none"}`);
   }
-  console.log(`Warm-up: ${WARMUP} s, ${warm.samples.length} requests, ${warm.failures.length} errors. Now ${ROUNDS} rounds of ${SECONDS} s at ${RATE} requests/s.\n`);
+  console.log(
+    `Warm-up: ${WARMUP} s, ${warm.samples.length} requests, ${warm.failures.length} errors. Now ${ROUNDS} rounds of ${SECONDS} s at ${RATE} requests/s.\n`,
+  );
 
   const rounds: RoundResult[] = [];
   const firstErrors: string[] = [];
@@ -506,7 +599,10 @@ async function main() {
   const capacity = () => {
     const jsBound = (WORKERS * 1000) / med((r) => r.cpu.serverMainMsPerRequest);
     const cpuBound = (os.cpus().length * 1000 * RATE) / (RATE * med((r) => r.cpu.serverMsPerRequest) + 10 * med((r) => r.cpu.benchPct));
-    const which = jsBound < cpuBound ? `the JavaScript thread${WORKERS > 1 ? "s" : ""} of ${WORKERS} process${WORKERS > 1 ? "es" : ""}` : `the ${os.cpus().length} cores (server and this bench)`;
+    const which =
+      jsBound < cpuBound
+        ? `the JavaScript thread${WORKERS > 1 ? "s" : ""} of ${WORKERS} process${WORKERS > 1 ? "es" : ""}`
+        : `the ${os.cpus().length} cores (server and this bench)`;
     return `this mix tops out near ${f0(Math.min(jsBound, cpuBound))} requests/s, bound by ${which}`;
   };
   console.log(`
@@ -524,7 +620,11 @@ Medians of ${ROUNDS} rounds of ${SECONDS} s (warm-up ${WARMUP} s):
 Latency (ms)                                     req/s      p50      p99  errors
 ${KINDS.map((k) => row(k.label, [k.kind], errorsOf(k.kind))).join("\n")}
 ${row("non-hashing requests (all but password)", nonHashing, errors - errorsOf("password") - errorsOf("standin"))}
-${row("all app requests", KINDS.map((k) => k.kind), errors - errorsOf("standin"))}
+${row(
+  "all app requests",
+  KINDS.map((k) => k.kind),
+  errors - errorsOf("standin"),
+)}
   stand-in steps failed (bench side, in errors)                              ${String(errorsOf("standin")).padStart(7)}
   operations unfinished after the drain / other                              ${String(errorsOf("unfinished") + errorsOf("other")).padStart(7)}
 
@@ -534,7 +634,8 @@ Bench process (client + stand-in): ${f0(med((r) => r.cpu.benchPct))}% of one cor
 Client lateness p99 (how late the bench started operations) ${f1(med((r) => r.lateP99))} ms; most operations in flight ${Math.max(...rounds.map((r) => r.maxInFlight))}; requests resent after a keep-alive reset (not errors) ${keepAliveRetries}
 Whole run: ${f0((Date.now() - started) / 1000)} s`);
   const foreign = med((r) => r.cpu.foreignPct);
-  if (foreign > 10) console.log(`⚠ Other processes used ${f0(foreign)}% of the machine during the rounds: these figures understate what the app does on a quiet machine.`);
+  if (foreign > 10)
+    console.log(`⚠ Other processes used ${f0(foreign)}% of the machine during the rounds: these figures understate what the app does on a quiet machine.`);
   if (firstErrors.length) console.log(`First errors:\n  ${firstErrors.join("\n  ")}`);
   process.exitCode = errors ? 1 : 0;
 }

@@ -6,7 +6,27 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import argon2 from "argon2";
 import { generate } from "otplib";
-import { benchDatabase, benchEnv, benchFolder, portalRequest, type PortalReply, cpuBetween, databaseKind, databaseLabel, dropBenchDatabases, cpuSnapshot, ensureBuild, freePort, machine, median, migrate, pct, Portal, positive, type CpuSnapshot } from "./common.ts";
+import {
+  benchDatabase,
+  benchEnv,
+  benchFolder,
+  portalRequest,
+  type PortalReply,
+  cpuBetween,
+  databaseKind,
+  databaseLabel,
+  dropBenchDatabases,
+  cpuSnapshot,
+  ensureBuild,
+  freePort,
+  machine,
+  median,
+  migrate,
+  pct,
+  Portal,
+  positive,
+  type CpuSnapshot,
+} from "./common.ts";
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
@@ -91,7 +111,10 @@ function client(port: number, origin: string, concurrency: number) {
 
 function expectRedirect(step: string, reply: Reply, to: string) {
   if (reply.status !== 302 || reply.location !== to || !reply.cookie) {
-    const text = reply.body.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").slice(0, 160);
+    const text = reply.body
+      .replace(/<[^>]+>/g, " ")
+      .replace(/\s+/g, " ")
+      .slice(0, 160);
     throw new Error(`${step}: ${reply.status} ${reply.location || ""} ${text}`.trim());
   }
 }
@@ -205,9 +228,21 @@ async function main() {
     }
     console.log(`HTTP sign-ins/s by concurrency (3 s each): ${probe.join(", ")} → using ${httpConcurrency}`);
   }
-  console.log(`Seeded ${userCount} users; server warm (${warm.results.length} sign-ins). ${ROUNDS} rounds of ${SECONDS} s raw (${concurrency} in flight), then ${SECONDS} s HTTP (${httpConcurrency} in flight).\n`);
+  console.log(
+    `Seeded ${userCount} users; server warm (${warm.results.length} sign-ins). ${ROUNDS} rounds of ${SECONDS} s raw (${concurrency} in flight), then ${SECONDS} s HTTP (${httpConcurrency} in flight).\n`,
+  );
 
-  type Round = { raw: number; http: number; ratio: number; ceiling: number; floorMs: number; errors: number; lat: Record<"total" | "password" | "totp" | "argon2", [number, number]>; cpu: ReturnType<typeof cpuSpent>; rawCpu: ReturnType<typeof cpuSpent> };
+  type Round = {
+    raw: number;
+    http: number;
+    ratio: number;
+    ceiling: number;
+    floorMs: number;
+    errors: number;
+    lat: Record<"total" | "password" | "totp" | "argon2", [number, number]>;
+    cpu: ReturnType<typeof cpuSpent>;
+    rawCpu: ReturnType<typeof cpuSpent>;
+  };
   const rounds: Round[] = [];
   const firstErrors: string[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
@@ -248,7 +283,8 @@ async function main() {
   const med = (pick: (r: Round) => number) => median(rounds.map(pick));
   const errors = rounds.reduce((n, r) => n + r.errors, 0);
   const ratio = med((r) => r.http) / med((r) => r.raw);
-  const row = (name: string, key: keyof Round["lat"]) => `  ${name.padEnd(30)} ${f1(med((r) => r.lat[key][0])).padStart(8)} ${f1(med((r) => r.lat[key][1])).padStart(8)}`;
+  const row = (name: string, key: keyof Round["lat"]) =>
+    `  ${name.padEnd(30)} ${f1(med((r) => r.lat[key][0])).padStart(8)} ${f1(med((r) => r.lat[key][1])).padStart(8)}`;
   console.log(`
 Machine: ${machine()}
 Database: ${await databaseLabel(env.DATABASE_URL!)}

@@ -72,7 +72,11 @@ function runChild(env: NodeJS.ProcessEnv, args: string[], heapMb = 0): Promise<u
   return new Promise((resolve, reject) => {
     const profile = opts["cpu-prof"] && args.includes("sync") ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(opts["cpu-prof"])}`] : [];
     const heap = heapMb ? [`--max-old-space-size=${heapMb}`] : [];
-    const proc = spawn(process.execPath, [...heap, ...profile, "--import", "tsx", "bench/sync.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [...heap, ...profile, "--import", "tsx", "bench/sync.ts", ...args], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     proc.stdout.on("data", (c: Buffer) => (out += c.toString()));
@@ -126,7 +130,8 @@ async function main() {
     const result = (await runChild(e, ["--child", "sync", "--integration", integrationId], heap)) as SyncResult;
     const counts = result.outcome.counts ?? {};
     const wrong = Object.entries(expect).filter(([k, v]) => counts[k] !== v);
-    if (result.outcome.kind !== "succeeded" || wrong.length) throw new Error(`The sync did not do what was expected: ${JSON.stringify(result.outcome)} (expected ${JSON.stringify(expect)})`);
+    if (result.outcome.kind !== "succeeded" || wrong.length)
+      throw new Error(`The sync did not do what was expected: ${JSON.stringify(result.outcome)} (expected ${JSON.stringify(expect)})`);
     return result;
   };
   let database = "";
@@ -139,11 +144,15 @@ async function main() {
     const e = env(url);
     const { integrationId } = (await runChild(e, ["--child", "seed"])) as { integrationId: string };
     const result = await sync(e, integrationId, { created: users, errors: 0 }, heap);
-    console.log(`full round ${label} (${heapLabel(heap)}): ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages, ${JSON.stringify(result.outcome.counts)}`);
+    console.log(
+      `full round ${label} (${heapLabel(heap)}): ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages, ${JSON.stringify(result.outcome.counts)}`,
+    );
     return { result, env: e, integrationId };
   };
 
-  console.log(`Tenant: ${users} users served by the stand-in at ${standin.url}, 999 per page. ${rounds} full round(s), ${incrementalRounds} incremental round(s) of ${changes} changes.\n`);
+  console.log(
+    `Tenant: ${users} users served by the stand-in at ${standin.url}, 999 per page. ${rounds} full round(s), ${incrementalRounds} incremental round(s) of ${changes} changes.\n`,
+  );
   const comparison = heapMb ? (await fullRound("for comparison", 0)).result : null;
   const full: SyncResult[] = [];
   let last: Awaited<ReturnType<typeof fullRound>> | null = null;
@@ -163,10 +172,18 @@ async function main() {
     for (let i = 0; i < share.update; i++) tenant.update(next(), { jobTitle: `Bench title ${r}.${i}` });
     for (let i = 0; i < share.disable; i++) tenant.update(next(), { accountEnabled: false });
     for (let i = 0; i < share.remove; i++) tenant.remove(next(), false);
-    for (let i = 0; i < adds; i++) tenant.add({ displayName: `New User ${r}.${i}`, userPrincipalName: `new${r}.${i}@${TENANT.domain}`, mail: `new${r}.${i}@${TENANT.domain}` });
-    const result = await sync(last!.env, last!.integrationId, { created: adds, updated: share.update, deactivated: share.disable + share.remove, errors: 0 }, heapMb);
+    for (let i = 0; i < adds; i++)
+      tenant.add({ displayName: `New User ${r}.${i}`, userPrincipalName: `new${r}.${i}@${TENANT.domain}`, mail: `new${r}.${i}@${TENANT.domain}` });
+    const result = await sync(
+      last!.env,
+      last!.integrationId,
+      { created: adds, updated: share.update, deactivated: share.disable + share.remove, errors: 0 },
+      heapMb,
+    );
     incremental.push(result);
-    console.log(`incremental round ${r}: ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages, ${JSON.stringify(result.outcome.counts)}`);
+    console.log(
+      `incremental round ${r}: ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages, ${JSON.stringify(result.outcome.counts)}`,
+    );
   }
   await standin.close();
 
@@ -181,7 +198,9 @@ The syncing process: ${heapLabel(heapMb)}${heapMb === 256 ? " (what V8 picks on 
 Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (target ≤ 60 s: ${verdict(fullSeconds <= 60)})
 Peak RSS of the syncing process (max)       ${f1(fullRss)} MB (target ≤ 300 MB: ${verdict(fullRss <= 300)})
 Incremental, ${changes} changes (median of ${incrementalRounds})     ${f2(incSeconds)} s   (target ≤ 3 s: ${verdict(incSeconds <= 3)})${
-    comparison ? `\nFor comparison, ${heapLabel(0)}: full sync ${f2(comparison.seconds)} s, peak RSS ${f1(comparison.peakRssMb)} MB (the same live data; V8 collects later)` : ""
+    comparison
+      ? `\nFor comparison, ${heapLabel(0)}: full sync ${f2(comparison.seconds)} s, peak RSS ${f1(comparison.peakRssMb)} MB (the same live data; V8 collects later)`
+      : ""
   }`);
   process.exitCode = fullSeconds <= 60 && fullRss <= 300 && incSeconds <= 3 ? 0 : 1;
 }

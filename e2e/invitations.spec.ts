@@ -20,9 +20,16 @@ test("an admin invites someone, who sets a password from the email, enrols TOTP 
   // The mail worker delivers to the outbox within a few seconds.
   await expect(async () => {
     await page.goto("/dev/outbox");
-    await page.getByRole("row", { name: new RegExp(email) }).getByRole("link").first().click({ timeout: 1000 });
+    await page
+      .getByRole("row", { name: new RegExp(email) })
+      .getByRole("link")
+      .first()
+      .click({ timeout: 1000 });
   }).toPass({ timeout: 20_000 });
-  const href = await page.getByRole("link", { name: /\/invite\?token=/ }).first().getAttribute("href");
+  const href = await page
+    .getByRole("link", { name: /\/invite\?token=/ })
+    .first()
+    .getAttribute("href");
   await page.goto(href!);
 
   await expect(page.getByRole("heading", { name: "Set your password" })).toBeVisible();

@@ -141,7 +141,9 @@ test("an admin revokes a link and the user is back on password", async ({ page, 
   const tenant = await newTenant(request, true);
   const account = await orgWithActiveTenant(tenant);
   const integration = await db.integration.findFirstOrThrow({ where: { orgId: account.orgId } });
-  await db.microsoftLink.create({ data: { userId: account.userId, integrationId: integration.id, tenantId: tenant.id, objectId: tenant.userOid, upn: tenant.user } });
+  await db.microsoftLink.create({
+    data: { userId: account.userId, integrationId: integration.id, tenantId: tenant.id, objectId: tenant.userOid, upn: tenant.user },
+  });
   const admin = await newAccount({ orgId: account.orgId, role: "admin" });
 
   await signIn(page, admin);

@@ -12,7 +12,11 @@ test("forgotten password through the outbox, and the next sign-in still asks for
   // The mail worker delivers to the outbox within a few seconds.
   await expect(async () => {
     await page.goto("/dev/outbox");
-    await page.getByRole("row", { name: new RegExp(account.email) }).getByRole("link").first().click({ timeout: 1000 });
+    await page
+      .getByRole("row", { name: new RegExp(account.email) })
+      .getByRole("link")
+      .first()
+      .click({ timeout: 1000 });
   }).toPass({ timeout: 20_000 });
   const link = page.getByRole("link", { name: /reset-password\?token=/ }).first();
   await page.goto((await link.getAttribute("href"))!);

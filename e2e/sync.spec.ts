@@ -11,7 +11,11 @@ const standin = process.env.ENTRA_AUTHORITY_HOST!;
 async function openMail(page: Page, to: string) {
   await expect(async () => {
     await page.goto("/dev/outbox");
-    await page.getByRole("row", { name: new RegExp(to.replace(/[.]/g, "\\.")) }).getByRole("link").first().click({ timeout: 1000 });
+    await page
+      .getByRole("row", { name: new RegExp(to.replace(/[.]/g, "\\.")) })
+      .getByRole("link")
+      .first()
+      .click({ timeout: 1000 });
   }).toPass({ timeout: 20_000 });
 }
 
@@ -28,7 +32,15 @@ test("sync a tenant, SSO for all synced users, then back to passwords through se
       adminConsent: true,
       users: [
         { oid: randomUUID(), displayName: "Tess Admin", userPrincipalName: `tess@${domain}`, mail: `tess@${domain}`, accountEnabled: true, isAdmin: true },
-        { oid: synced.oid, displayName: "Sam Synced", userPrincipalName: synced.upn, mail: synced.upn, jobTitle: "Engineer", accountEnabled: true, isAdmin: false },
+        {
+          oid: synced.oid,
+          displayName: "Sam Synced",
+          userPrincipalName: synced.upn,
+          mail: synced.upn,
+          jobTitle: "Engineer",
+          accountEnabled: true,
+          isAdmin: false,
+        },
       ],
     },
   });
@@ -36,7 +48,9 @@ test("sync a tenant, SSO for all synced users, then back to passwords through se
 
   const admin = await newAccount({ role: "admin" });
   await db.organization.update({ where: { id: admin.orgId }, data: { ssoLicensed: true } });
-  const integration = await db.integration.create({ data: { orgId: admin.orgId, tenantId: id, tenantDomain: domain, status: "active", displayName: `Sync ${domain}` } });
+  const integration = await db.integration.create({
+    data: { orgId: admin.orgId, tenantId: id, tenantDomain: domain, status: "active", displayName: `Sync ${domain}` },
+  });
 
   await signIn(page, admin);
   await page.goto("/admin/sync");

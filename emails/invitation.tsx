@@ -9,13 +9,13 @@ export function InvitationEmail({ name, orgName, inviterName, acceptUrl, expires
     <Layout preview={`${inviterName} invited you to ${orgName}.`} title={`You're invited to ${orgName}`}>
       <Paragraph>Hello {name},</Paragraph>
       <Paragraph>
-        {inviterName} created an account for you at {orgName}. To accept, open the link below: you will choose a
-        password, then set up an authenticator app that gives you a six-digit code at each sign-in.
+        {inviterName} created an account for you at {orgName}. To accept, open the link below: you will choose a password, then set up an authenticator app that
+        gives you a six-digit code at each sign-in.
       </Paragraph>
       <Action href={acceptUrl} label="Accept the invitation" />
       <Note>
-        The link works once and expires in {expiresDays} {expiresDays === 1 ? "day" : "days"}. If you were not expecting
-        this invitation, you can ignore this email.
+        The link works once and expires in {expiresDays} {expiresDays === 1 ? "day" : "days"}. If you were not expecting this invitation, you can ignore this
+        email.
       </Note>
     </Layout>
   );

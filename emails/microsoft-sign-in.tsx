@@ -10,8 +10,8 @@ export function MicrosoftSignInEmail({ name, signInUrl }: MicrosoftSignInProps) 
     <Layout preview="Your account has no password: sign in with your Microsoft work account." title="You sign in with Microsoft">
       <Paragraph>Hello {name},</Paragraph>
       <Paragraph>
-        Someone asked to reset the password of your account. Your organization signs you in with your Microsoft work account, so there is no
-        password to reset. Sign in with Microsoft instead; if you forgot your Microsoft password, your IT department resets it.
+        Someone asked to reset the password of your account. Your organization signs you in with your Microsoft work account, so there is no password to reset.
+        Sign in with Microsoft instead; if you forgot your Microsoft password, your IT department resets it.
       </Paragraph>
       <Action href={signInUrl} label="Sign in with Microsoft" />
       <Note>If you did not ask for this, you can ignore this email: nothing was changed.</Note>

@@ -9,8 +9,7 @@ export function SsoInvitationEmail({ name, orgName, inviterName, signInUrl, expi
     <Layout preview={`Sign in to ${orgName} with your Microsoft account.`} title={`You're invited to ${orgName}`}>
       <Paragraph>Hello {name},</Paragraph>
       <Paragraph>
-        {inviterName} gave you access to {orgName}. You sign in with your Microsoft work account: there is no separate
-        password to create.
+        {inviterName} gave you access to {orgName}. You sign in with your Microsoft work account: there is no separate password to create.
       </Paragraph>
       <Action href={signInUrl} label="Sign in with Microsoft" />
       <Note>

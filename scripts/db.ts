@@ -5,7 +5,16 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { deployMigrations, diffMigrationsToSchema, isPostgresUrl, migrationsDirs, providerOf, providers, sqliteFile, type Provider } from "../app/lib/migrate.server.ts";
+import {
+  deployMigrations,
+  diffMigrationsToSchema,
+  isPostgresUrl,
+  migrationsDirs,
+  providerOf,
+  providers,
+  sqliteFile,
+  type Provider,
+} from "../app/lib/migrate.server.ts";
 import { postgresSchema, postgresSchemaPath, writePostgresSchema } from "./prisma-generate.mjs";
 
 const [command, name] = process.argv.slice(2);
@@ -37,10 +46,16 @@ if (command === "deploy") {
   for (const [provider, sql] of Object.entries(await diffs())) {
     if (!sql.trim()) continue;
     behind = true;
-    console.error(`${path.relative(process.cwd(), migrationsDirs[provider as Provider])} lags the schema: it has changes that no migration covers. Run \`npm run db:new -- NAME\`.\n${sql}`);
+    console.error(
+      `${path.relative(process.cwd(), migrationsDirs[provider as Provider])} lags the schema: it has changes that no migration covers. Run \`npm run db:new -- NAME\`.\n${sql}`,
+    );
   }
   if (behind) process.exit(2);
-  console.log(pgServer ? "Migrations match the schema (SQLite and PostgreSQL)." : "SQLite migrations match the schema. PostgreSQL not checked: set TEST_PG_URL=postgresql://… to check it.");
+  console.log(
+    pgServer
+      ? "Migrations match the schema (SQLite and PostgreSQL)."
+      : "SQLite migrations match the schema. PostgreSQL not checked: set TEST_PG_URL=postgresql://… to check it.",
+  );
 } else if (command === "new" && name && /^[a-z0-9_]+$/.test(name)) {
   if (!pgServer) {
     console.error("Writing the PostgreSQL migration needs a PostgreSQL server: set TEST_PG_URL=postgresql://… (or DATABASE_URL).");

@@ -59,7 +59,14 @@ const rows = [
   ]),
 ];
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-const table = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+const table = rows
+  .map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  )
+  .join("\n");
 
 console.log(`
 ${created ? "Seeded" : "Found"} the demo organization "Demo Company" (slug demo, SSO licence on).

@@ -52,7 +52,14 @@ async function requireOrg(slugOrId: string) {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 async function readPassword(values: Parsed["values"]): Promise<string | undefined> {
@@ -72,7 +79,9 @@ async function readPassword(values: Parsed["values"]): Promise<string | undefine
 async function readAllStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 // A terminal gets a prompt that does not echo what is typed.
@@ -166,15 +175,7 @@ const commands: Record<string, Command> = {
     async run({ values }) {
       const users = await orgs.listUsers((await requireOrg(required(values, "org"))).id);
       if (!users.length) return console.log("No users in this organization yet. Add one with user:create.");
-      const rows = users.map((u) => [
-        u.email ?? "",
-        u.phone ?? "",
-        u.name,
-        u.role,
-        u.status,
-        u.passwordHash ? "yes" : "no",
-        u.totpEnrolledAt ? "yes" : "no",
-      ]);
+      const rows = users.map((u) => [u.email ?? "", u.phone ?? "", u.name, u.role, u.status, u.passwordHash ? "yes" : "no", u.totpEnrolledAt ? "yes" : "no"]);
       console.log(table([["EMAIL", "PHONE", "NAME", "ROLE", "STATUS", "PASSWORD", "TOTP"], ...rows]));
     },
   },
@@ -203,9 +204,7 @@ function parseError(name: string, options: Options, error: { code?: string; mess
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
       return `${name} takes no argument "${/'([^']*)'/.exec(error.message)?.[1] ?? ""}"; options start with --.`;
     default:
-      return options[option.replace(/^--/, "")]?.type === "boolean"
-        ? `The option ${option} takes no value.`
-        : `The option ${option} needs a value.`;
+      return options[option.replace(/^--/, "")]?.type === "boolean" ? `The option ${option} takes no value.` : `The option ${option} needs a value.`;
   }
 }
 

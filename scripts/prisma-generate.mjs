@@ -15,7 +15,8 @@ export function postgresSchema(sqliteSchema) {
   const out = sqliteSchema
     .replace(/(datasource db \{[^}]*provider\s*=\s*)"sqlite"/, '$1"postgresql"')
     .replace(/(generator client \{[^}]*output\s*=\s*)"\.\.\/app\/generated\/prisma"/, '$1"../../app/generated/prisma-pg"');
-  if (!out.includes('"postgresql"') || !out.includes("prisma-pg")) throw new Error("prisma/schema.prisma no longer has the provider/output lines that postgresSchema rewrites.");
+  if (!out.includes('"postgresql"') || !out.includes("prisma-pg"))
+    throw new Error("prisma/schema.prisma no longer has the provider/output lines that postgresSchema rewrites.");
   return `// Written by scripts/prisma-generate.mjs from prisma/schema.prisma: edit that file, not this one.\n${out}`;
 }
 

@@ -39,7 +39,8 @@ describe("the app process killed in the middle of a sync run", () => {
     await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, syncIntegrationId: integration.id } });
     const runs = () => db.syncRun.findMany({ where: { integrationId: integration.id }, orderBy: { startedAt: "asc" } });
     const lock = async () => (await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).syncLockedBy;
-    const synced = () => db.user.findMany({ where: { orgId: org.id, source: "synced" }, select: { entraObjectId: true, status: true, syncIntegrationId: true } });
+    const synced = () =>
+      db.user.findMany({ where: { orgId: org.id, source: "synced" }, select: { entraObjectId: true, status: true, syncIntegrationId: true } });
 
     // Slow pages (30 of them), so that the run is still going when it is killed.
     standin.current.faults.set({ slowMs: { paths: ["graph"], ms: 150 } });
@@ -69,7 +70,16 @@ describe("the app process killed in the middle of a sync run", () => {
     expect(interrupted).toMatchObject({ id: left!.id, status: "failed", errorMessage: INTERRUPTED, pagesDone: left!.pagesDone, created: left!.created });
     // It read only the pages the dead run had not written (the schedule reads MAX_PAGE_SIZE users a page).
     const remaining = USERS - left!.created;
-    expect(resumed).toMatchObject({ status: "succeeded", trigger: "schedule", resumeLink: null, pagesDone: Math.ceil(remaining / MAX_PAGE_SIZE), created: remaining, updated: 0, deactivated: 0, errors: 0 });
+    expect(resumed).toMatchObject({
+      status: "succeeded",
+      trigger: "schedule",
+      resumeLink: null,
+      pagesDone: Math.ceil(remaining / MAX_PAGE_SIZE),
+      created: remaining,
+      updated: 0,
+      deactivated: 0,
+      errors: 0,
+    });
     const opened = await db.auditEvent.findFirstOrThrow({ where: { action: "sync.run.started", targetId: resumed!.id } });
     expect(JSON.parse(opened.detail!)).toMatchObject({ trigger: "schedule", resumed: true });
 
@@ -78,7 +88,11 @@ describe("the app process killed in the middle of a sync run", () => {
     expect(users).toHaveLength(USERS);
     expect(new Set(users.map((u) => u.entraObjectId)).size).toBe(USERS);
     expect(users.every((u) => u.status === "active" && u.syncIntegrationId === integration.id)).toBe(true);
-    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({ syncLockedBy: null, syncLockedUntil: null, usersDeltaLink: expect.stringContaining("$deltatoken=") });
+    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({
+      syncLockedBy: null,
+      syncLockedUntil: null,
+      usersDeltaLink: expect.stringContaining("$deltatoken="),
+    });
   }, 60_000);
 });
 
@@ -116,8 +130,12 @@ describe("the app process killed in the middle of a consent flow", () => {
     expect(back.location).toBe(`/admin/integrations/${pending.id}`);
     jar.store(back);
     expect((await server.request("GET", back.location, undefined, jar.header)).body).toContain("Consent confirmed: Northwind Traders is active.");
-    expect(await db.integration.findMany({ where: { orgId: org.id } })).toEqual([expect.objectContaining({ id: pending.id, status: "active", displayName: "Northwind Traders" })]);
+    expect(await db.integration.findMany({ where: { orgId: org.id } })).toEqual([
+      expect.objectContaining({ id: pending.id, status: "active", displayName: "Northwind Traders" }),
+    ]);
     // The state was used once, by the second process.
-    expect(await db.oneTimeToken.findMany({ where: { type: "consent_state" } })).toEqual([expect.objectContaining({ target: expect.any(String), usedAt: expect.any(Date) })]);
+    expect(await db.oneTimeToken.findMany({ where: { type: "consent_state" } })).toEqual([
+      expect.objectContaining({ target: expect.any(String), usedAt: expect.any(Date) }),
+    ]);
   }, 90_000);
 });

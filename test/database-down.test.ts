@@ -85,7 +85,11 @@ async function snapshot(): Promise<string> {
 
 describe("recognising an unavailable database", () => {
   const known = (code: string, cause?: Record<string, unknown>) =>
-    new Prisma.PrismaClientKnownRequestError("\nInvalid `db.user.create()` invocation:\n\nthe cause", { code, clientVersion: "7", meta: cause ? { driverAdapterError: { name: "DriverAdapterError", cause } } : {} });
+    new Prisma.PrismaClientKnownRequestError("\nInvalid `db.user.create()` invocation:\n\nthe cause", {
+      code,
+      clientVersion: "7",
+      meta: cause ? { driverAdapterError: { name: "DriverAdapterError", cause } } : {},
+    });
 
   // The shapes Prisma 7 threw in scratch runs against real SQLite and PostgreSQL servers.
   it.each([
@@ -101,7 +105,10 @@ describe("recognising an unavailable database", () => {
     ["PostgreSQL connection dropped", new Error("Connection terminated unexpectedly")],
     ["PostgreSQL not answering within the connection timeout", new Error("Connection terminated due to connection timeout")],
     ["no free pool client within the connection timeout", new Error("timeout exceeded when trying to connect")],
-    ["PostgreSQL shutting down or the backend terminated", known("P2039", { kind: "postgres", code: "57P01", severity: "FATAL", message: "terminating connection due to administrator command" })],
+    [
+      "PostgreSQL shutting down or the backend terminated",
+      known("P2039", { kind: "postgres", code: "57P01", severity: "FATAL", message: "terminating connection due to administrator command" }),
+    ],
     ["PostgreSQL out of connections", known("P2037", { kind: "TooManyConnections", cause: "sorry, too many clients already" })],
     ["Prisma's pool timeout", known("P2024")],
   ])("%s", (_name, error) => {
@@ -146,13 +153,17 @@ describe(outage.name, () => {
   });
 
   it("mail delivery fails without throwing, keeps the mail pending, and delivers it once the database is back", async () => {
-    const mail = await db.outgoingMail.create({ data: { to: "someone@example.test", template: "invitation", subject: "Hello", html: "<p>Hello</p>", text: "Hello" } });
+    const mail = await db.outgoingMail.create({
+      data: { to: "someone@example.test", template: "invitation", subject: "Hello", html: "<p>Hello</p>", text: "Hello" },
+    });
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     await outage.start();
     const stop = startMailWorker(60 * 60_000);
     try {
       await kickMailWorker();
-      expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/^A mail delivery run stopped early; pending mail is retried on the next run/));
+      expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
+        expect.stringMatching(/^A mail delivery run stopped early; pending mail is retried on the next run/),
+      );
       await outage.end();
       expect(await db.outgoingMail.findUniqueOrThrow({ where: { id: mail.id } })).toMatchObject({ status: "pending", attempts: 0 });
       await kickMailWorker();

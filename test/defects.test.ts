@@ -41,12 +41,24 @@ async function ssoOrg() {
 }
 
 /** A user of the org synced from Contoso (their (tid, oid) known), with SSO on for them. */
-async function syncedSsoUser(orgId: string, integrationId: string, who: { oid: string; userPrincipalName: string }, opts: { role?: string; password?: string | null } = {}) {
+async function syncedSsoUser(
+  orgId: string,
+  integrationId: string,
+  who: { oid: string; userPrincipalName: string },
+  opts: { role?: string; password?: string | null } = {},
+) {
   await db.organization.update({ where: { id: orgId }, data: { syncIntegrationId: integrationId } });
   const { user, secret } = await createUser({ orgId, email: who.userPrincipalName, role: opts.role, password: opts.password ?? null });
   await db.user.update({
     where: { id: user.id },
-    data: { source: "synced", ssoEnabled: true, entraTenantId: CONTOSO.id, entraObjectId: who.oid, entraUpn: who.userPrincipalName, syncIntegrationId: integrationId },
+    data: {
+      source: "synced",
+      ssoEnabled: true,
+      entraTenantId: CONTOSO.id,
+      entraObjectId: who.oid,
+      entraUpn: who.userPrincipalName,
+      syncIntegrationId: integrationId,
+    },
   });
   return { user, secret };
 }
@@ -90,8 +102,13 @@ describe("issue 12's defects", () => {
 
   it("2. resolving a sync conflict asks before leaving no admin on password + authenticator", async () => {
     const org = await createOrg();
-    const integration = await db.integration.create({ data: { orgId: org.id, tenantId: FABRIKAM.id, status: "active", displayName: "Fabrikam", syncScope: "tenant" } });
-    await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, ssoEnabled: true, ssoForAllSynced: true, syncIntegrationId: integration.id } });
+    const integration = await db.integration.create({
+      data: { orgId: org.id, tenantId: FABRIKAM.id, status: "active", displayName: "Fabrikam", syncScope: "tenant" },
+    });
+    await db.organization.update({
+      where: { id: org.id },
+      data: { ssoLicensed: true, ssoEnabled: true, ssoForAllSynced: true, syncIntegrationId: integration.id },
+    });
     // The only admin on password has the email of a directory user: the sync records a conflict.
     const { user: admin } = await createUser({ orgId: org.id, email: PATTI.userPrincipalName, role: "admin" });
     await runSync(integration.id, "manual", { pageSize: 50, backoffMs: 5, retries: 1 });
@@ -177,11 +194,17 @@ describe("issue 12's defects", () => {
     const { user: linked } = await createUser({ orgId: org.id, password: null });
     await db.microsoftLink.create({ data: { userId: linked.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: ALEX.oid } });
     const linkedBrowser = await signedInAs(linked, "microsoft", CONTOSO.id);
-    expect((await linkedBrowser.get(profile.loader, "/settings")).data).toMatchObject({ method: "microsoft", howYouSignIn: "Your linked Microsoft work account" });
+    expect((await linkedBrowser.get(profile.loader, "/settings")).data).toMatchObject({
+      method: "microsoft",
+      howYouSignIn: "Your linked Microsoft work account",
+    });
 
     // A synced user signed in with their password; the admin then turns SSO on for them.
     const { user: synced } = await createUser({ orgId: org.id, email: MEGAN.userPrincipalName });
-    await db.user.update({ where: { id: synced.id }, data: { source: "synced", entraTenantId: CONTOSO.id, entraObjectId: MEGAN.oid, syncIntegrationId: integration.id } });
+    await db.user.update({
+      where: { id: synced.id },
+      data: { source: "synced", entraTenantId: CONTOSO.id, entraObjectId: MEGAN.oid, syncIntegrationId: integration.id },
+    });
     await db.organization.update({ where: { id: org.id }, data: { syncIntegrationId: integration.id } });
     const mine = await signedInAs(synced);
     expect((await mine.get(profile.loader, "/settings")).data.method).toBe("password");
@@ -192,7 +215,11 @@ describe("issue 12's defects", () => {
     expect((await mine.get(profile.loader, "/settings")).data).toMatchObject({ method: "microsoft", passwordChangedAt: null });
     expect((await mine.get(settingsLayout.loader, "/settings")).data.method).toBe("microsoft");
     expect((await mine.get(password.loader, "/settings/password")).data.method).toBe("microsoft");
-    const change = await mine.post(password.action, "/settings/password", { currentPassword: PASSWORD, newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
+    const change = await mine.post(password.action, "/settings/password", {
+      currentPassword: PASSWORD,
+      newPassword: NEW_PASSWORD,
+      confirmPassword: NEW_PASSWORD,
+    });
     expect(change.status).toBe(409);
     expect(change.data.formError).toMatch(/You sign in with your Microsoft account/);
     expect((await userRow(synced.id)).passwordHash).toBeNull();

@@ -24,7 +24,9 @@ async function world() {
   await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, ssoEnabled: true } });
   const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active" } });
   const { user: linked } = await createUser({ orgId: org.id });
-  await db.microsoftLink.create({ data: { userId: linked.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: ALEX.oid, upn: ALEX.userPrincipalName } });
+  await db.microsoftLink.create({
+    data: { userId: linked.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: ALEX.oid, upn: ALEX.userPrincipalName },
+  });
   const passwordUser = await createUser({ orgId: org.id, email: `pw-${Date.now()}@example.test` });
   // Declined, so that password sign-in lands on "/" without the link prompt.
   await db.user.update({ where: { id: passwordUser.user.id }, data: { linkPrompt: "declined" } });
@@ -119,7 +121,14 @@ describe("a restart in the middle of a consent flow", () => {
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
     expect(integration.status).toBe("pending_consent");
     // The admin can start consent again from the integration's page with a fresh state.
-    const again = await (await signedInAs(admin)).post((await import("~/routes/admin.integrations.$id.tsx")).action, `/admin/integrations/${integration.id}`, { intent: "consent" }, { id: integration.id });
+    const again = await (
+      await signedInAs(admin)
+    ).post(
+      (await import("~/routes/admin.integrations.$id.tsx")).action,
+      `/admin/integrations/${integration.id}`,
+      { intent: "consent" },
+      { id: integration.id },
+    );
     expect(again.location).toContain("/adminconsent?");
   });
 });

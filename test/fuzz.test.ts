@@ -34,7 +34,7 @@ const nasty = [
   " ",
   "\u0000",
   "' OR '1'='1",
-  "\"; DROP TABLE \"User\"; --",
+  '"; DROP TABLE "User"; --',
   "<script>alert(1)</script>",
   "<img src=x onerror=alert(1)>",
   "javascript:alert(1)",
@@ -50,7 +50,7 @@ const nasty = [
   "-1",
   "1e309",
   "[object Object]",
-  "{\"$gt\":\"\"}",
+  '{"$gt":""}',
   "admin@demo.test\u0000",
   "+1 (415) 555-2671 ext. 9999999999",
 ];
@@ -59,12 +59,60 @@ function randomValue(next: () => number): string {
   const r = next();
   if (r < 0.5) return nasty[Math.floor(next() * nasty.length)]!;
   const length = Math.floor(next() * (r < 0.9 ? 40 : 5000));
-  return Array.from({ length }, () => String.fromCodePoint(Math.floor(next() * (next() < 0.8 ? 0x7f : 0x2ffff)))).join("").replace(/[\uD800-\uDFFF]/g, "?");
+  return Array.from({ length }, () => String.fromCodePoint(Math.floor(next() * (next() < 0.8 ? 0x7f : 0x2ffff))))
+    .join("")
+    .replace(/[\uD800-\uDFFF]/g, "?");
 }
 
-const fieldNames = ["intent", "identifier", "password", "code", "redirectTo", "token", "newPassword", "confirmPassword", "currentPassword", "currentCode", "newCode", "handle", "tenant", "enabled", "userId", "sendLink", "sendLinks", "username", "confirmed", "lockoutConfirmed", "show", "email", "name", "role"];
+const fieldNames = [
+  "intent",
+  "identifier",
+  "password",
+  "code",
+  "redirectTo",
+  "token",
+  "newPassword",
+  "confirmPassword",
+  "currentPassword",
+  "currentCode",
+  "newCode",
+  "handle",
+  "tenant",
+  "enabled",
+  "userId",
+  "sendLink",
+  "sendLinks",
+  "username",
+  "confirmed",
+  "lockoutConfirmed",
+  "show",
+  "email",
+  "name",
+  "role",
+];
 // "never" and "send-set-password" are left out: with no other field they are complete, valid requests.
-const intents = ["identifier", "password", "end", "end-others", "link", "later", "unlink", "reauth", "add", "sso", "revoke", "check", "consent", "remove", "org", "all", "invite", "resend", "password", "microsoft"];
+const intents = [
+  "identifier",
+  "password",
+  "end",
+  "end-others",
+  "link",
+  "later",
+  "unlink",
+  "reauth",
+  "add",
+  "sso",
+  "revoke",
+  "check",
+  "consent",
+  "remove",
+  "org",
+  "all",
+  "invite",
+  "resend",
+  "password",
+  "microsoft",
+];
 
 function randomForm(next: () => number): FormData {
   const form = new FormData();

@@ -85,7 +85,9 @@ export async function createOrg(name = "Acme") {
 
 export const PASSWORD = "correct horse battery";
 
-export async function createUser(opts: { orgId?: string; email?: string | null; phone?: string; password?: string | null; totp?: boolean; role?: string } = {}) {
+export async function createUser(
+  opts: { orgId?: string; email?: string | null; phone?: string; password?: string | null; totp?: boolean; role?: string } = {},
+) {
   const orgId = opts.orgId ?? (await createOrg()).id;
   const secret = newTotpSecret();
   counter += 1;

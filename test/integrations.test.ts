@@ -28,7 +28,8 @@ async function addAndConsent(b: Browser, tenant: string, login: string, decision
   return { consentUrl: added.location!, back: consented.location, page: consented.page };
 }
 
-const auditActions = async (orgId: string) => (await db.auditEvent.findMany({ where: { orgId }, orderBy: { createdAt: "asc" } })).map((e) => `${e.action}:${e.result}`);
+const auditActions = async (orgId: string) =>
+  (await db.auditEvent.findMany({ where: { orgId }, orderBy: { createdAt: "asc" } })).map((e) => `${e.action}:${e.result}`);
 
 describe("adding a tenant and admin consent", () => {
   it("resolves a domain, sends the admin to consent, and turns the integration active with the tenant's name", async () => {
@@ -53,7 +54,9 @@ describe("adding a tenant and admin consent", () => {
     expect(await auditActions(org.id)).toEqual(["integration.add:success", "integration.activated:success"]);
 
     const list = (await b.get(integrations.loader, "/admin/integrations")).data;
-    expect(list.integrations).toEqual([expect.objectContaining({ tenantId: NORTHWIND.id, status: "active", displayName: "Northwind Traders", linkedUsers: 0 })]);
+    expect(list.integrations).toEqual([
+      expect.objectContaining({ tenantId: NORTHWIND.id, status: "active", displayName: "Northwind Traders", linkedUsers: 0 }),
+    ]);
   });
 
   it("accepts a tenant ID as typed, in any case and with spaces around it", async () => {
@@ -116,7 +119,9 @@ describe("adding a tenant and admin consent", () => {
     expect(new URL(back!).searchParams.get("tenant")).toBe(CONTOSO.id);
     await b.get(callback.loader, appPath(back!));
     // Consent was really granted in Northwind, so Northwind turns active; Contoso is not registered at all.
-    expect(await db.integration.findMany({ where: { orgId: org.id }, select: { tenantId: true, status: true } })).toEqual([{ tenantId: NORTHWIND.id, status: "active" }]);
+    expect(await db.integration.findMany({ where: { orgId: org.id }, select: { tenantId: true, status: true } })).toEqual([
+      { tenantId: NORTHWIND.id, status: "active" },
+    ]);
     expect(await auditActions(org.id)).toContain("integration.consent.tenant_mismatch:failure");
   });
 
@@ -134,7 +139,9 @@ describe("adding a tenant and admin consent", () => {
     expect((await b.get(callback.loader, appPath(back!))).location).toMatch(/^\/admin\/integrations\//);
     expect((await b.get(callback.loader, appPath(back!))).data).toEqual({ badState: true });
     for (const state of ["", "x".repeat(5000), "' OR 1=1 --", "<script>alert(1)</script>"]) {
-      expect((await b.get(callback.loader, `/admin/integrations/callback?admin_consent=True&state=${encodeURIComponent(state)}`)).data).toEqual({ badState: true });
+      expect((await b.get(callback.loader, `/admin/integrations/callback?admin_consent=True&state=${encodeURIComponent(state)}`)).data).toEqual({
+        badState: true,
+      });
     }
   });
 
@@ -247,7 +254,9 @@ describe("an integration that stops and starts working", () => {
     const { withoutPassword } = await linkedUsers(org.id, integration.id);
     await signedInAs(withoutPassword, "microsoft", CONTOSO.id);
     // The admin's own link: dormant while the tenant is not working, they set a password meanwhile.
-    await db.microsoftLink.create({ data: { userId: admin.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: "7d2b7a54-1c0e-4d0f-9a6e-3f1a2b3c4d5e" } });
+    await db.microsoftLink.create({
+      data: { userId: admin.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: "7d2b7a54-1c0e-4d0f-9a6e-3f1a2b3c4d5e" },
+    });
     const consents = standin.current.directory.tenant(CONTOSO.id)!.consents;
     consents.delete(STANDIN_APP.clientId);
 
@@ -312,7 +321,9 @@ describe("removing an integration", () => {
 describe("org isolation", () => {
   it("gives an admin of another org 404 on every integration route, and a plain user 404 too", async () => {
     const owner = await licensedAdmin();
-    const integration = await db.integration.create({ data: { orgId: owner.org.id, tenantId: CONTOSO.id, status: "active", displayName: "Contoso secret name" } });
+    const integration = await db.integration.create({
+      data: { orgId: owner.org.id, tenantId: CONTOSO.id, status: "active", displayName: "Contoso secret name" },
+    });
     const stranger = await licensedAdmin();
     const { user: member } = await createUser({ orgId: owner.org.id });
     const memberBrowser = await signedInAs(member);

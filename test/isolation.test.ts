@@ -24,15 +24,31 @@ type Victim = { orgId: string; memberId: string; syncedId: string; integrationId
 async function victim(): Promise<Victim> {
   const org = await createOrg(`${SECRET} Corp`);
   const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active", displayName: `${SECRET} tenant` } });
-  const syncIntegration = await db.integration.create({ data: { orgId: org.id, tenantId: FABRIKAM.id, status: "active", displayName: `${SECRET} sync tenant` } });
+  const syncIntegration = await db.integration.create({
+    data: { orgId: org.id, tenantId: FABRIKAM.id, status: "active", displayName: `${SECRET} sync tenant` },
+  });
   await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, ssoEnabled: true, syncIntegrationId: syncIntegration.id } });
   const { user: member } = await createUser({ orgId: org.id, email: `${SECRET.toLowerCase()}@victim.test` });
   await db.user.update({ where: { id: member.id }, data: { name: `${SECRET} Member` } });
-  await db.microsoftLink.create({ data: { userId: member.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: CONTOSO.users[1]!.oid, upn: `${SECRET.toLowerCase()}@contoso.com` } });
+  await db.microsoftLink.create({
+    data: {
+      userId: member.id,
+      integrationId: integration.id,
+      tenantId: CONTOSO.id,
+      objectId: CONTOSO.users[1]!.oid,
+      upn: `${SECRET.toLowerCase()}@contoso.com`,
+    },
+  });
   const { user: synced } = await createUser({ orgId: org.id, password: null, email: `${SECRET.toLowerCase()}-synced@victim.test` });
   await db.user.update({
     where: { id: synced.id },
-    data: { name: `${SECRET} Synced`, source: "synced", entraTenantId: FABRIKAM.id, entraObjectId: FABRIKAM.users[1]!.oid, syncIntegrationId: syncIntegration.id },
+    data: {
+      name: `${SECRET} Synced`,
+      source: "synced",
+      entraTenantId: FABRIKAM.id,
+      entraObjectId: FABRIKAM.users[1]!.oid,
+      syncIntegrationId: syncIntegration.id,
+    },
   });
   await issueToken("invitation", synced.id, 7 * 24 * 60, { invitedBy: member.id });
   await db.auditEvent.create({ data: { orgId: org.id, action: "org.sso.enabled", detail: JSON.stringify({ note: SECRET }) } });
@@ -58,7 +74,13 @@ async function snapshot() {
 }
 
 type Fn = (args: never) => unknown;
-type Visit = { name: string; fn: Fn; path: (v: Victim) => string; params?: (v: Victim) => Record<string, string>; form?: (v: Victim) => Record<string, string> };
+type Visit = {
+  name: string;
+  fn: Fn;
+  path: (v: Victim) => string;
+  params?: (v: Victim) => Record<string, string>;
+  form?: (v: Victim) => Record<string, string>;
+};
 
 // Every admin loader, and every action with the intents that name an object of org B.
 const visits: Visit[] = [
@@ -67,25 +89,36 @@ const visits: Visit[] = [
   { name: "users list, synced", fn: users.loader as Fn, path: () => "/admin/users?show=synced" },
   { name: "revoke a link", fn: users.action as Fn, path: () => "/admin/users", form: (v) => ({ intent: "revoke", userId: v.memberId, sendLink: "yes" }) },
   { name: "a user's page", fn: userPage.loader as Fn, path: (v) => `/admin/users/${v.memberId}`, params: (v) => ({ id: v.memberId }) },
-  { name: "a user's SSO switch", fn: userPage.action as Fn, path: (v) => `/admin/users/${v.syncedId}`, params: (v) => ({ id: v.syncedId }), form: () => ({ intent: "sso", enabled: "on" }) },
+  {
+    name: "a user's SSO switch",
+    fn: userPage.action as Fn,
+    path: (v) => `/admin/users/${v.syncedId}`,
+    params: (v) => ({ id: v.syncedId }),
+    form: () => ({ intent: "sso", enabled: "on" }),
+  },
   { name: "integrations", fn: integrations.loader as Fn, path: () => "/admin/integrations" },
   { name: "an integration", fn: integration.loader as Fn, path: (v) => `/admin/integrations/${v.integrationId}`, params: (v) => ({ id: v.integrationId }) },
-  ...(["check", "consent", "remove"] as const).map(
-    (intent): Visit => ({
-      name: `integration: ${intent}`,
-      fn: integration.action as Fn,
-      path: (v) => `/admin/integrations/${v.integrationId}`,
-      params: (v) => ({ id: v.integrationId }),
-      form: () => ({ intent, sendLinks: "yes" }),
-    }),
-  ),
-  { name: "consent callback", fn: consentCallback.loader as Fn, path: (v) => `/admin/integrations/callback?admin_consent=True&tenant=${CONTOSO.id}&state=${v.consentState}` },
+  ...(["check", "consent", "remove"] as const).map((intent): Visit => ({
+    name: `integration: ${intent}`,
+    fn: integration.action as Fn,
+    path: (v) => `/admin/integrations/${v.integrationId}`,
+    params: (v) => ({ id: v.integrationId }),
+    form: () => ({ intent, sendLinks: "yes" }),
+  })),
+  {
+    name: "consent callback",
+    fn: consentCallback.loader as Fn,
+    path: (v) => `/admin/integrations/callback?admin_consent=True&tenant=${CONTOSO.id}&state=${v.consentState}`,
+  },
   { name: "single sign-on", fn: sso.loader as Fn, path: () => "/admin/sso?confirm=off-org" },
   { name: "entra id sync", fn: sync.loader as Fn, path: () => "/admin/sync" },
   { name: "invitations", fn: invitations.loader as Fn, path: () => "/admin/invitations" },
-  ...(["resend", "revoke"] as const).map(
-    (intent): Visit => ({ name: `invitation: ${intent}`, fn: invitations.action as Fn, path: () => "/admin/invitations", form: (v) => ({ intent, userId: v.syncedId }) }),
-  ),
+  ...(["resend", "revoke"] as const).map((intent): Visit => ({
+    name: `invitation: ${intent}`,
+    fn: invitations.action as Fn,
+    path: () => "/admin/invitations",
+    form: (v) => ({ intent, userId: v.syncedId }),
+  })),
   { name: "audit log", fn: audit.loader as Fn, path: () => "/admin/audit" },
 ];
 
@@ -105,7 +138,9 @@ describe("an admin of another org", () => {
   it.each(visits.map((visit) => [visit.name, visit] as const))("%s: nothing of org B, nothing changed", async (_name, visit) => {
     const before = await snapshot();
     const params = visit.params?.(v) ?? {};
-    const result = visit.form ? await stranger.post(visit.fn as never, visit.path(v), visit.form(v), params) : await stranger.get(visit.fn as never, visit.path(v), params);
+    const result = visit.form
+      ? await stranger.post(visit.fn as never, visit.path(v), visit.form(v), params)
+      : await stranger.get(visit.fn as never, visit.path(v), params);
     expect(result.status).toBeLessThan(500);
     if (visit.params || visit.form) expect([200, 302, 400, 404]).toContain(result.status);
     expect(JSON.stringify(result.data ?? "")).not.toContain(SECRET);
@@ -117,7 +152,9 @@ describe("an admin of another org", () => {
   it("gets 404 for every page and action naming an object of org B", async () => {
     for (const visit of visits.filter((x) => x.params)) {
       const params = visit.params!(v);
-      const result = visit.form ? await stranger.post(visit.fn as never, visit.path(v), visit.form(v), params) : await stranger.get(visit.fn as never, visit.path(v), params);
+      const result = visit.form
+        ? await stranger.post(visit.fn as never, visit.path(v), visit.form(v), params)
+        : await stranger.get(visit.fn as never, visit.path(v), params);
       expect(result.status, visit.name).toBe(404);
     }
   });
@@ -127,7 +164,9 @@ describe("a plain user of the org", () => {
   it.each(visits.map((visit) => [visit.name, visit] as const))("%s: 404, nothing changed", async (_name, visit) => {
     const before = await snapshot();
     const params = visit.params?.(v) ?? {};
-    const result = visit.form ? await member.post(visit.fn as never, visit.path(v), visit.form(v), params) : await member.get(visit.fn as never, visit.path(v), params);
+    const result = visit.form
+      ? await member.post(visit.fn as never, visit.path(v), visit.form(v), params)
+      : await member.get(visit.fn as never, visit.path(v), params);
     expect(result.status).toBe(404);
     expect(JSON.stringify(result.data ?? "")).not.toContain(SECRET);
     expect(await snapshot()).toBe(before);

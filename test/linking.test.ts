@@ -26,7 +26,8 @@ const PATTI = FABRIKAM.users.find((u) => u.userPrincipalName === "patti@fabrikam
 async function ssoOrg(tenants: string[] = [CONTOSO.id]) {
   const org = await createOrg();
   await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, ssoEnabled: true } });
-  for (const tenantId of tenants) await db.integration.create({ data: { orgId: org.id, tenantId, status: "active", tenantDomain: tenantId === CONTOSO.id ? "contoso.com" : null } });
+  for (const tenantId of tenants)
+    await db.integration.create({ data: { orgId: org.id, tenantId, status: "active", tenantDomain: tenantId === CONTOSO.id ? "contoso.com" : null } });
   return org;
 }
 
@@ -159,7 +160,9 @@ describe("refusals while linking", () => {
 
   it("refuses a Microsoft account that sync gave to another user", async () => {
     const org = await ssoOrg();
-    await createUser({ orgId: org.id }).then(({ user }) => db.user.update({ where: { id: user.id }, data: { source: "synced", entraTenantId: CONTOSO.id, entraObjectId: ALEX.oid } }));
+    await createUser({ orgId: org.id }).then(({ user }) =>
+      db.user.update({ where: { id: user.id }, data: { source: "synced", entraTenantId: CONTOSO.id, entraObjectId: ALEX.oid } }),
+    );
     const { user } = await createUser({ orgId: org.id });
     const r = await linkVia(await signedInAs(user), ALEX.userPrincipalName);
     expect(r.data.problem.title).toMatch(/linked to someone else/);
@@ -238,8 +241,16 @@ describe("verifying the id_token", () => {
   const user = () => standin.current.directory.user(CONTOSO.id, ALEX.oid)!;
   const token = (claims: Record<string, unknown> = {}, options: { lifetimeSeconds?: number; foreignKey?: boolean } = {}) =>
     options.foreignKey
-      ? standin.current.tokens.sign({ iss: standin.current.tokens.issuer(CONTOSO.id), aud: standin.current.app.clientId, tid: CONTOSO.id, oid: ALEX.oid, nonce: "n-1", ...claims }, options)
-      : standin.current.tokens.idToken(CONTOSO.id, user(), { clientId: standin.current.app.clientId, nonce: "n-1", claims, lifetimeSeconds: options.lifetimeSeconds });
+      ? standin.current.tokens.sign(
+          { iss: standin.current.tokens.issuer(CONTOSO.id), aud: standin.current.app.clientId, tid: CONTOSO.id, oid: ALEX.oid, nonce: "n-1", ...claims },
+          options,
+        )
+      : standin.current.tokens.idToken(CONTOSO.id, user(), {
+          clientId: standin.current.app.clientId,
+          nonce: "n-1",
+          claims,
+          lifetimeSeconds: options.lifetimeSeconds,
+        });
 
   it("accepts a good token and returns tid and oid", async () => {
     expect(await verifyIdToken(await token(), "n-1")).toMatchObject({ tenantId: CONTOSO.id, objectId: ALEX.oid, upn: "alex@contoso.com" });

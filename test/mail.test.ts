@@ -17,7 +17,13 @@ import { ADDRESS, createOrg, createUser } from "./helpers.ts";
 const samples: EmailProps = {
   "password-reset": { name: "Ada Lovelace", resetUrl: "http://localhost:3000/reset-password?token=reset-abc&x=1", expiresMinutes: 30 },
   "set-password": { name: "Ada Lovelace", orgName: "Contoso", setPasswordUrl: "http://localhost:3000/set-password?token=set-abc", expiresMinutes: 60 },
-  invitation: { name: "Ada Lovelace", orgName: "Contoso", inviterName: "Grace Hopper", acceptUrl: "http://localhost:3000/invitation?token=inv-abc", expiresDays: 7 },
+  invitation: {
+    name: "Ada Lovelace",
+    orgName: "Contoso",
+    inviterName: "Grace Hopper",
+    acceptUrl: "http://localhost:3000/invitation?token=inv-abc",
+    expiresDays: 7,
+  },
   "sso-invitation": { name: "Ada Lovelace", orgName: "Contoso", inviterName: "Grace Hopper", signInUrl: "http://localhost:3000/login/microsoft?org=contoso" },
   "microsoft-sign-in": { name: "Ada Lovelace", signInUrl: "http://localhost:3000/login?x=1" },
 };
@@ -145,7 +151,11 @@ describe("delivery to the outbox folder", () => {
 
     const list = await outboxListLoader();
     expect(list.messages).toEqual([expect.objectContaining({ id, to: "ada@example.com", subject: "Reset your password" })]);
-    const page = await outboxMessageLoader({ params: { id }, request: new Request(`http://localhost/dev/outbox/${id}`), context: { clientAddress: "127.0.0.1" } });
+    const page = await outboxMessageLoader({
+      params: { id },
+      request: new Request(`http://localhost/dev/outbox/${id}`),
+      context: { clientAddress: "127.0.0.1" },
+    });
     expect(page.message.text).toContain(samples["password-reset"].resetUrl);
     expect(page.links).toContain(samples["password-reset"].resetUrl);
   });
@@ -154,15 +164,15 @@ describe("delivery to the outbox folder", () => {
     expect(await outboxListLoader()).toEqual({ messages: [] });
   });
 
-  it.each(["../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "a/../../b", "x.json", "", "a".repeat(200)])(
-    "answers 404 for the message id %j",
-    async (id) => {
-      const args = { params: { id }, request: new Request("http://localhost/dev/outbox/x"), context: { clientAddress: "127.0.0.1" } };
-      const error = await outboxMessageLoader(args).then(() => null, (thrown: unknown) => thrown);
-      expect(error).toBeInstanceOf(Response);
-      expect((error as Response).status).toBe(404);
-    },
-  );
+  it.each(["../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "a/../../b", "x.json", "", "a".repeat(200)])("answers 404 for the message id %j", async (id) => {
+    const args = { params: { id }, request: new Request("http://localhost/dev/outbox/x"), context: { clientAddress: "127.0.0.1" } };
+    const error = await outboxMessageLoader(args).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(Response);
+    expect((error as Response).status).toBe(404);
+  });
 
   it("is only available in demos or in development without SMTP", () => {
     const secrets = { SESSION_SECRET: "x".repeat(32), TOTP_ENCRYPTION_KEY: "0".repeat(64) };

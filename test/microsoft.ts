@@ -67,7 +67,13 @@ export function formOf(page: Page): { action: string; fields: URLSearchParams } 
   return { action: new URL(unescape(form[1]!), page.url).toString(), fields };
 }
 
-const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const unescape = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 async function submit(page: Page, extra: Record<string, string>): Promise<Page> {
   const { action, fields } = formOf(page);
@@ -94,7 +100,11 @@ export async function cancelAtMicrosoft(authorizeUrl: string): Promise<string> {
  * Walks the admin-consent pages as `login`: accept or cancel. Returns the redirect back to the app, or the
  * page Microsoft stopped at (a non-admin sees "Need admin approval").
  */
-export async function consentAtMicrosoft(consentUrl: string, login: string, decision: "accept" | "cancel" = "accept"): Promise<{ location: string | null; page: Page }> {
+export async function consentAtMicrosoft(
+  consentUrl: string,
+  login: string,
+  decision: "accept" | "cancel" = "accept",
+): Promise<{ location: string | null; page: Page }> {
   const picked = await submit(await fetchPage(consentUrl), { login });
   if (picked.location) return { location: picked.location, page: picked };
   if (!/name="decision"/.test(picked.html)) return { location: null, page: picked };

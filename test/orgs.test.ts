@@ -218,7 +218,10 @@ describe("scripts/portal.ts", () => {
       child.on("error", reject);
       child.on("close", (code) => {
         // npm's own configuration warnings are not the script's output.
-        const own = stderr.split("\n").filter((line) => !/^npm (warn|notice)/i.test(line)).join("\n");
+        const own = stderr
+          .split("\n")
+          .filter((line) => !/^npm (warn|notice)/i.test(line))
+          .join("\n");
         resolve({ code, stdout, stderr: own.trim() });
       });
       child.stdin.end(input ?? "");

@@ -60,7 +60,11 @@ describe("forgotten password", () => {
     const link = await resetLinkFor(user.email!);
     await db.oneTimeToken.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } });
     const before = (await db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
-    const r = await new Browser().post(reset.action, "/reset-password", { token: link.searchParams.get("token")!, newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
+    const r = await new Browser().post(reset.action, "/reset-password", {
+      token: link.searchParams.get("token")!,
+      newPassword: NEW_PASSWORD,
+      confirmPassword: NEW_PASSWORD,
+    });
     expect(r.status).toBe(400);
     expect((await db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBe(before);
   });
@@ -71,7 +75,11 @@ describe("forgotten password", () => {
     await db.signInThrottle.create({ data: { key: `account:${user.id}`, failures: 100, lastFailureAt: new Date() } });
     await new Browser().post(forgot.action, "/forgot-password", { identifier: user.email! });
     const link = await resetLinkFor(user.email!);
-    await new Browser().post(reset.action, "/reset-password", { token: link.searchParams.get("token")!, newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
+    await new Browser().post(reset.action, "/reset-password", {
+      token: link.searchParams.get("token")!,
+      newPassword: NEW_PASSWORD,
+      confirmPassword: NEW_PASSWORD,
+    });
     const step = await new Browser().post(login.action, "/login?index", { intent: "password", identifier: user.email!, password: NEW_PASSWORD });
     expect(step.location).toBe("/login/totp");
   });
@@ -97,7 +105,12 @@ describe("forgotten password", () => {
     expect(await db.oneTimeToken.count({ where: { usedAt: null } })).toBe(1);
   });
 
-  it.each([["empty", ""], ["garbage", "'; DROP TABLE User; --"], ["too long", "a".repeat(10_000)], ["unicode", "ťőκέν"]])("treats a %s token as invalid", async (_l, token) => {
+  it.each([
+    ["empty", ""],
+    ["garbage", "'; DROP TABLE User; --"],
+    ["too long", "a".repeat(10_000)],
+    ["unicode", "ťőκέν"],
+  ])("treats a %s token as invalid", async (_l, token) => {
     const { user } = await createUser();
     const before = (await db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
     const page = await new Browser().get(reset.loader, `/reset-password?token=${encodeURIComponent(token)}`);
@@ -107,7 +120,11 @@ describe("forgotten password", () => {
     expect((await db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBe(before);
   });
 
-  it.each([["empty", ""], ["too long", "x".repeat(10_000)], ["html", "<img src=x onerror=alert(1)>"]])("rejects a %s identifier with a message", async (_l, identifier) => {
+  it.each([
+    ["empty", ""],
+    ["too long", "x".repeat(10_000)],
+    ["html", "<img src=x onerror=alert(1)>"],
+  ])("rejects a %s identifier with a message", async (_l, identifier) => {
     const r = await new Browser().post(forgot.action, "/forgot-password", { identifier });
     expect(r.status).toBe(400);
     expect(r.data.errors.identifier).toBeTruthy();

@@ -7,7 +7,8 @@ export const usePostgres = process.env.TEST_DATABASE === "postgres";
 
 export function serverUrl(): string {
   const url = process.env.TEST_PG_URL;
-  if (!url || !/^postgres(ql)?:\/\//.test(url)) throw new Error("TEST_DATABASE=postgres needs TEST_PG_URL=postgresql://user@host:port/postgres, a server where databases can be created.");
+  if (!url || !/^postgres(ql)?:\/\//.test(url))
+    throw new Error("TEST_DATABASE=postgres needs TEST_PG_URL=postgresql://user@host:port/postgres, a server where databases can be created.");
   return url;
 }
 

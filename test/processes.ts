@@ -87,7 +87,12 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
 export type Reply = PortalReply;
 
 /** A request as a browser sends it: to the server's address, with the public origin's Host (and Origin on a form). */
-export function send(port: number, method: "GET" | "POST", path: string, options: { form?: Record<string, string>; cookie?: string; accept?: string } = {}): Promise<Reply> {
+export function send(
+  port: number,
+  method: "GET" | "POST",
+  path: string,
+  options: { form?: Record<string, string>; cookie?: string; accept?: string } = {},
+): Promise<Reply> {
   return portalRequest({ port, origin: process.env.APP_ORIGIN!, method, path, ...options, userAgent: "test/processes.ts" });
 }
 

@@ -67,10 +67,15 @@ describe("WEB_CONCURRENCY=2", () => {
     await waitFor("the primary to notice", async () => portal.server!.output.includes("stopped (SIGKILL)"), 10_000, portal.server);
     http.globalAgent.destroy();
     for (let i = 0; i < 4; i++) expect((await portal.request("GET", "/settings", undefined, jar.header)).status).toBe(200);
-    const replaced = await waitFor("a new server process", async () => {
-      const pids = childPids(portal.server!.pid);
-      return pids.length === 2 && !pids.includes(first!) && pids;
-    }, 30_000, portal.server);
+    const replaced = await waitFor(
+      "a new server process",
+      async () => {
+        const pids = childPids(portal.server!.pid);
+        return pids.length === 2 && !pids.includes(first!) && pids;
+      },
+      30_000,
+      portal.server,
+    );
     expect(replaced).toContain(second);
     await portal.ready();
     expect((await portal.request("GET", "/settings", undefined, jar.header)).status).toBe(200);

@@ -47,10 +47,18 @@ describe("change password", () => {
   it("needs the current password, then signs out other sessions", async () => {
     const { user, secret, b } = await signedIn(-1);
     const other = await signInAs(user.email!, secret, 0);
-    const wrong = await b.post(password.action, "/settings/password", { currentPassword: "nope nope", newPassword: "new password 1", confirmPassword: "new password 1" });
+    const wrong = await b.post(password.action, "/settings/password", {
+      currentPassword: "nope nope",
+      newPassword: "new password 1",
+      confirmPassword: "new password 1",
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.data.errors.currentPassword).toMatch(/not your current password/);
-    const ok = await b.post(password.action, "/settings/password", { currentPassword: PASSWORD, newPassword: "new password 1", confirmPassword: "new password 1" });
+    const ok = await b.post(password.action, "/settings/password", {
+      currentPassword: PASSWORD,
+      newPassword: "new password 1",
+      confirmPassword: "new password 1",
+    });
     expect(ok.location).toBe("/settings/password");
     expect(await db.session.count()).toBe(1);
     expect((await other.get(profile.loader as never, "/settings")).location).toMatch(/^\/login/);
@@ -109,7 +117,11 @@ describe("recovery codes", () => {
     expect((await b.get(recovery.loader as never, "/settings/recovery-codes")).data.remaining).toBe(10);
   });
 
-  it.each([["empty", ""], ["letters", "abcdef"], ["10 kB", "1".repeat(10_000)]])("rejects a %s code", async (_l, code) => {
+  it.each([
+    ["empty", ""],
+    ["letters", "abcdef"],
+    ["10 kB", "1".repeat(10_000)],
+  ])("rejects a %s code", async (_l, code) => {
     const { user, b } = await signedIn();
     const r = await b.post(recovery.action, "/settings/recovery-codes", { code });
     expect(r.status).toBe(400);
@@ -140,7 +152,11 @@ describe("sessions", () => {
     expect((await strangerBrowser.get(profile.loader as never, "/settings")).status).toBe(200);
   });
 
-  it.each([["no intent", {}], ["an unknown intent", { intent: "drop-table" }], ["a malformed handle", { intent: "end", handle: "../../etc" }]])("rejects %s", async (_l, form) => {
+  it.each([
+    ["no intent", {}],
+    ["an unknown intent", { intent: "drop-table" }],
+    ["a malformed handle", { intent: "end", handle: "../../etc" }],
+  ])("rejects %s", async (_l, form) => {
     const { b } = await signedIn();
     const r = await b.post(sessions.action, "/settings/sessions", form as Record<string, string>);
     expect(r.status).toBe(400);

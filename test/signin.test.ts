@@ -49,7 +49,11 @@ describe("identifier step", () => {
 
   it("rejects a field sent twice", async () => {
     const b = new Browser();
-    const form = new URLSearchParams([["intent", "identifier"], ["identifier", "a@b.test"], ["identifier", "c@d.test"]]);
+    const form = new URLSearchParams([
+      ["intent", "identifier"],
+      ["identifier", "a@b.test"],
+      ["identifier", "c@d.test"],
+    ]);
     const r = await b.post(login.action, "/login?index", form);
     expect(r.status).toBe(400);
     expect(r.data.errors.identifier).toMatch(/more than once/);
@@ -129,7 +133,12 @@ describe("password step", () => {
 
   it("keeps a safe redirectTo and drops one that leaves the site", async () => {
     const { user } = await createUser();
-    const good = await new Browser().post(login.action, "/login?index", { intent: "password", identifier: user.email!, password: PASSWORD, redirectTo: "/settings/sessions" });
+    const good = await new Browser().post(login.action, "/login?index", {
+      intent: "password",
+      identifier: user.email!,
+      password: PASSWORD,
+      redirectTo: "/settings/sessions",
+    });
     expect(good.location).toBe("/login/totp?redirectTo=%2Fsettings%2Fsessions");
     for (const evil of ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)"]) {
       const r = await new Browser().post(login.action, "/login?index", { intent: "password", identifier: user.email!, password: PASSWORD, redirectTo: evil });
@@ -202,7 +211,12 @@ describe("TOTP step", () => {
     expect((await b.post(totp.action, "/login/totp", { code: await totpCode(secret, -1) })).location).toBe("/");
   });
 
-  it.each([["empty", ""], ["letters", "abcdef"], ["too long", "1".repeat(10_000)], ["html", "<b>123456</b>"]])("rejects a %s code", async (_l, code) => {
+  it.each([
+    ["empty", ""],
+    ["letters", "abcdef"],
+    ["too long", "1".repeat(10_000)],
+    ["html", "<b>123456</b>"],
+  ])("rejects a %s code", async (_l, code) => {
     const { user } = await createUser();
     const b = new Browser();
     await passwordStep(b, user.email!);

@@ -24,7 +24,14 @@ async function syncOrg(opts: { ssoEnabled?: boolean; adminSynced?: boolean } = {
     const { user } = await createUser({ orgId: org.id, email: who!.mail ?? null, role });
     return db.user.update({
       where: { id: user.id },
-      data: { source: "synced", entraTenantId: FABRIKAM.id, entraObjectId: who!.oid, entraUpn: who!.userPrincipalName, syncIntegrationId: integration.id, name: who!.displayName },
+      data: {
+        source: "synced",
+        entraTenantId: FABRIKAM.id,
+        entraObjectId: who!.oid,
+        entraUpn: who!.userPrincipalName,
+        syncIntegrationId: integration.id,
+        name: who!.displayName,
+      },
     });
   };
   const admin = opts.adminSynced ? await synced(NESTOR, "admin") : (await createUser({ orgId: org.id, role: "admin" })).user;
@@ -67,7 +74,9 @@ describe("SSO for all synced users", () => {
     // A Fabrikam account that sync did not bring in is nobody here.
     const other = new Browser();
     const go2 = await other.post(login.action, "/login?index", { intent: "identifier", identifier: patti.email! });
-    expect((await other.get(callback.loader, appPath(await signInAtMicrosoft(go2.location!, PRADEEP!.userPrincipalName)))).data.problem.title).toMatch(/isn't connected/);
+    expect((await other.get(callback.loader, appPath(await signInAtMicrosoft(go2.location!, PRADEEP!.userPrincipalName)))).data.problem.title).toMatch(
+      /isn't connected/,
+    );
   });
 
   it("locks the per-user switches while it is on", async () => {
@@ -106,7 +115,10 @@ describe("the per-user switch", () => {
     expect((await userPost(b, patti.id, { intent: "sso", enabled: "on" })).location).toBe(`/admin/users/${patti.id}`);
     expect(await hash(patti.id)).toBeNull();
     expect(await hash(johanna.id)).not.toBeNull();
-    expect((await b.get(userPage.loader, `/admin/users/${patti.id}`, { id: patti.id })).data).toMatchObject({ method: "microsoft", user: { ssoEnabled: true, hasPassword: false } });
+    expect((await b.get(userPage.loader, `/admin/users/${patti.id}`, { id: patti.id })).data).toMatchObject({
+      method: "microsoft",
+      user: { ssoEnabled: true, hasPassword: false },
+    });
 
     expect((await userPost(b, patti.id, { intent: "sso", enabled: "off" })).location).toBe(`/admin/users/${patti.id}?confirm=sso-off`);
     const page = (await b.get(userPage.loader, `/admin/users/${patti.id}?confirm=sso-off`, { id: patti.id })).data;
@@ -252,7 +264,10 @@ describe("the users list and org isolation", () => {
   it("a password sign-in of a synced user with SSO is refused", async () => {
     const { patti, b } = await syncOrg();
     await signedInAs(patti);
-    await db.user.update({ where: { id: patti.id }, data: { passwordHash: (await db.user.findUniqueOrThrow({ where: { id: (await createUser()).user.id } })).passwordHash } });
+    await db.user.update({
+      where: { id: patti.id },
+      data: { passwordHash: (await db.user.findUniqueOrThrow({ where: { id: (await createUser()).user.id } })).passwordHash },
+    });
     await userPost(b, patti.id, { intent: "sso", enabled: "on" });
     const r = await new Browser().post(login.action, "/login?index", { intent: "password", identifier: patti.email!, password: PASSWORD });
     expect(r.status).toBe(400);

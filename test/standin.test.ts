@@ -100,7 +100,15 @@ async function signIn(login: string, authority = "organizations", scope = "openi
 
 function redeem(code: string, verifier: string, authority = "organizations", extra: Record<string, string> = {}) {
   return call(`/${authority}/oauth2/v2.0/token`, {
-    body: form({ grant_type: "authorization_code", ...clientAuth, code, redirect_uri: REDIRECT, code_verifier: verifier, scope: "openid profile email offline_access", ...extra }),
+    body: form({
+      grant_type: "authorization_code",
+      ...clientAuth,
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      scope: "openid profile email offline_access",
+      ...extra,
+    }),
   });
 }
 
@@ -195,11 +203,21 @@ describe("sign-in: authorization code + PKCE", () => {
       algorithms: ["RS256"],
     });
     expect(protectedHeader.kid).toBe(standin.tokens.kid);
-    expect(payload).toMatchObject({ tid: CONTOSO.id, oid: adele, nonce, ver: "2.0", preferred_username: "adele@contoso.com", name: "Adele Vance", email: "adele@contoso.com" });
+    expect(payload).toMatchObject({
+      tid: CONTOSO.id,
+      oid: adele,
+      nonce,
+      ver: "2.0",
+      preferred_username: "adele@contoso.com",
+      name: "Adele Vance",
+      email: "adele@contoso.com",
+    });
     expect(payload.sub).not.toBe(adele);
     expect(payload.exp! - payload.iat!).toBeGreaterThan(0);
 
-    const refreshed = await call(`/${CONTOSO.id}/oauth2/v2.0/token`, { body: form({ grant_type: "refresh_token", ...clientAuth, refresh_token: body.refresh_token }) });
+    const refreshed = await call(`/${CONTOSO.id}/oauth2/v2.0/token`, {
+      body: form({ grant_type: "refresh_token", ...clientAuth, refresh_token: body.refresh_token }),
+    });
     expect(refreshed.status, refreshed.text).toBe(200);
     expect(decodeJwt(refreshed.json().id_token)).toMatchObject({ tid: CONTOSO.id, oid: adele });
   });
@@ -220,7 +238,9 @@ describe("sign-in: authorization code + PKCE", () => {
     expect((await redeem(third.code, third.verifier, FABRIKAM.id)).json()).toMatchObject({ error: "invalid_grant", error_codes: [700005] });
 
     const fourth = await signIn("alex@contoso.com");
-    expect((await redeem(fourth.code, fourth.verifier, "organizations", { redirect_uri: "http://localhost:3000/other" })).json()).toMatchObject({ error: "invalid_grant" });
+    expect((await redeem(fourth.code, fourth.verifier, "organizations", { redirect_uri: "http://localhost:3000/other" })).json()).toMatchObject({
+      error: "invalid_grant",
+    });
   });
 
   it("checks the client secret, in the body or as HTTP Basic", async () => {
@@ -287,7 +307,11 @@ describe("client credentials and admin consent", () => {
   it("consentRefused: Accept ends in AADSTS65004 and nothing is stored", async () => {
     standin.faults.set({ consentRefused: true });
     const back = await consentDecision(await consentPicked("nancy@northwindtraders.com", NORTHWIND.id), NORTHWIND.id, "accept");
-    expect(Object.fromEntries(back.searchParams)).toEqual({ error: "access_denied", error_description: "AADSTS65004: User declined to consent to access the app.", state: "consent-state" });
+    expect(Object.fromEntries(back.searchParams)).toEqual({
+      error: "access_denied",
+      error_description: "AADSTS65004: User declined to consent to access the app.",
+      state: "consent-state",
+    });
     expect(standin.directory.hasConsent(NORTHWIND.id)).toBe(false);
   });
 

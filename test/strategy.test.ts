@@ -46,8 +46,13 @@ describe("resolveSignIn", () => {
     expect(s.canUnlink).toBe(s.identity === "link");
     // The link prompt: local users on password with no link, who haven't declined, when there is a tenant to link to.
     const offer =
-      input.org.ssoLicensed && input.org.ssoEnabled && input.user.source === "local" && !input.user.link &&
-      input.user.hasPassword && input.user.linkPrompt === "ask" && input.org.hasActiveIntegration;
+      input.org.ssoLicensed &&
+      input.org.ssoEnabled &&
+      input.user.source === "local" &&
+      !input.user.link &&
+      input.user.hasPassword &&
+      input.user.linkPrompt === "ask" &&
+      input.org.hasActiveIntegration;
     expect(s.offerLink).toBe(offer);
   });
 

@@ -31,7 +31,14 @@ afterEach(async () => {
 async function syncedOrg(options: { scope?: "tenant" | "group"; groupId?: string } = {}) {
   const org = await createOrg();
   const integration = await db.integration.create({
-    data: { orgId: org.id, tenantId: FABRIKAM.id, status: "active", displayName: "Fabrikam", syncScope: options.scope ?? "tenant", syncGroupId: options.scope === "group" ? (options.groupId ?? GROUP) : null },
+    data: {
+      orgId: org.id,
+      tenantId: FABRIKAM.id,
+      status: "active",
+      displayName: "Fabrikam",
+      syncScope: options.scope ?? "tenant",
+      syncGroupId: options.scope === "group" ? (options.groupId ?? GROUP) : null,
+    },
   });
   await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, syncIntegrationId: integration.id } });
   return { org, integration };
@@ -39,7 +46,8 @@ async function syncedOrg(options: { scope?: "tenant" | "group"; groupId?: string
 
 const sync = (integrationId: string, options: SyncOptions = {}) => runSync(integrationId, "manual", { ...FAST, ...options });
 const user = (objectId: string) => db.user.findFirst({ where: { entraTenantId: FABRIKAM.id, entraObjectId: objectId } });
-const syncedNames = async (orgId: string, status = "active") => (await db.user.findMany({ where: { orgId, source: "synced", status }, orderBy: { name: "asc" } })).map((u) => u.name);
+const syncedNames = async (orgId: string, status = "active") =>
+  (await db.user.findMany({ where: { orgId, source: "synced", status }, orderBy: { name: "asc" } })).map((u) => u.name);
 const sessionsOf = (userId: string) => db.session.count({ where: { userId } });
 
 function deferred() {
@@ -63,8 +71,16 @@ describe("tenant scope", () => {
     expect(outcome).toMatchObject({ kind: "succeeded", counts: { created: 5, updated: 0, deactivated: 0, conflicts: 0, errors: 0 }, error: null });
     expect(await syncedNames(org.id)).toEqual(["Johanna Lorenz", "Lidia Holloway", "Nestor Wilke", "Patti Fernandez", "Pradeep Gupta"]);
     expect(await user(PATTI)).toMatchObject({
-      orgId: org.id, name: "Patti Fernandez", email: "patti@fabrikam.com", phone: "+12065550111", jobTitle: "President", entraUpn: "patti@fabrikam.com",
-      source: "synced", status: "active", passwordHash: null, syncIntegrationId: integration.id,
+      orgId: org.id,
+      name: "Patti Fernandez",
+      email: "patti@fabrikam.com",
+      phone: "+12065550111",
+      jobTitle: "President",
+      entraUpn: "patti@fabrikam.com",
+      source: "synced",
+      status: "active",
+      passwordHash: null,
+      syncIntegrationId: integration.id,
     });
     // No mailbox: no email, but the mobile number is kept.
     expect(await user(LIDIA)).toMatchObject({ email: null, phone: "+12065550114" });
@@ -82,7 +98,12 @@ describe("tenant scope", () => {
     await sync(integration.id);
     const before = await user(JOHANNA);
     directory().updateUser(FABRIKAM.id, PATTI, { jobTitle: "Chief Executive", mobilePhone: null, displayName: "Patti F." });
-    const added = directory().addUser(FABRIKAM.id, { displayName: "Alan Steiner", userPrincipalName: "alan@fabrikam.com", mail: "Alan@Fabrikam.com", jobTitle: "Designer" });
+    const added = directory().addUser(FABRIKAM.id, {
+      displayName: "Alan Steiner",
+      userPrincipalName: "alan@fabrikam.com",
+      mail: "Alan@Fabrikam.com",
+      jobTitle: "Designer",
+    });
     const outcome = await sync(integration.id);
     expect(outcome).toMatchObject({ kind: "succeeded", counts: { created: 1, updated: 1, deactivated: 0 } });
     expect(await user(PATTI)).toMatchObject({ name: "Patti F.", jobTitle: "Chief Executive", phone: null, email: "patti@fabrikam.com" });
@@ -208,7 +229,10 @@ describe("group scope", () => {
   it("fails without deactivating anyone when the group does not exist", async () => {
     const { org, integration } = await syncedOrg();
     await sync(integration.id);
-    await db.integration.update({ where: { id: integration.id }, data: { syncScope: "group", syncGroupId: "00000000-0000-4000-8000-000000000000", usersDeltaLink: null } });
+    await db.integration.update({
+      where: { id: integration.id },
+      data: { syncScope: "group", syncGroupId: "00000000-0000-4000-8000-000000000000", usersDeltaLink: null },
+    });
     const outcome = await sync(integration.id);
     expect(outcome).toMatchObject({ kind: "failed" });
     expect(outcome.kind === "failed" && outcome.error).toMatch(/group 00000000-0000-4000-8000-000000000000 was not found.*Nobody was deactivated/);
@@ -229,12 +253,25 @@ describe("conflicts", () => {
 
     const b = await signedInAs(admin);
     const shown = await b.get(page.loader, "/admin/sync");
-    expect(shown.data.conflicts).toEqual([expect.objectContaining({ directory: expect.objectContaining({ name: "Patti Fernandez", upn: "patti@fabrikam.com" }), local: expect.objectContaining({ email: "patti@fabrikam.com" }) })]);
+    expect(shown.data.conflicts).toEqual([
+      expect.objectContaining({
+        directory: expect.objectContaining({ name: "Patti Fernandez", upn: "patti@fabrikam.com" }),
+        local: expect.objectContaining({ email: "patti@fabrikam.com" }),
+      }),
+    ]);
     const r = await b.post(page.action, "/admin/sync", { intent: "resolve", conflictId: shown.data.conflicts[0].id, resolution: "attach" });
     expect(r.status, JSON.stringify(r.data)).toBe(302);
     const attached = await db.user.findUniqueOrThrow({ where: { id: local.id } });
     // Sync only writes data: the password stays; the strategy decides how this user signs in.
-    expect(attached).toMatchObject({ source: "synced", entraTenantId: FABRIKAM.id, entraObjectId: PATTI, name: "Patti Fernandez", jobTitle: "President", syncIntegrationId: integration.id, status: "active" });
+    expect(attached).toMatchObject({
+      source: "synced",
+      entraTenantId: FABRIKAM.id,
+      entraObjectId: PATTI,
+      name: "Patti Fernandez",
+      jobTitle: "President",
+      syncIntegrationId: integration.id,
+      status: "active",
+    });
     expect(attached.passwordHash).not.toBeNull();
     expect(await db.syncConflict.findFirstOrThrow({ where: { entraObjectId: PATTI } })).toMatchObject({ status: "resolved", resolution: "attached" });
     expect((await db.auditEvent.findFirstOrThrow({ where: { action: "sync.conflict.resolved" } })).actorId).toBe(admin.id);
@@ -263,7 +300,9 @@ describe("conflicts", () => {
   it("treats a local user linked to the same Microsoft identity as a conflict, and moves the identity on attach", async () => {
     const { org, integration } = await syncedOrg();
     const { user: local } = await createUser({ orgId: org.id, email: "p.fernandez@example.test" });
-    await db.microsoftLink.create({ data: { userId: local.id, integrationId: integration.id, tenantId: FABRIKAM.id, objectId: PATTI, upn: "patti@fabrikam.com" } });
+    await db.microsoftLink.create({
+      data: { userId: local.id, integrationId: integration.id, tenantId: FABRIKAM.id, objectId: PATTI, upn: "patti@fabrikam.com" },
+    });
     expect(await sync(integration.id)).toMatchObject({ counts: { created: 4, conflicts: 1 } });
     const { user: admin } = await createUser({ orgId: org.id, role: "admin" });
     const conflict = await db.syncConflict.findFirstOrThrow({});
@@ -296,7 +335,9 @@ describe("faults", () => {
   it("retries an outage, then fails the run; the next run resumes from the saved page and duplicates nothing", async () => {
     const { org, integration } = await syncedOrg();
     // Page 1 is written; page 2 meets a Graph that answers 503 to every try.
-    const failed = await sync(integration.id, { onPage: (n) => void (n === 1 && standin.current.faults.set({ status5xx: { paths: ["graph"], status: 503 } })) });
+    const failed = await sync(integration.id, {
+      onPage: (n) => void (n === 1 && standin.current.faults.set({ status5xx: { paths: ["graph"], status: 503 } })),
+    });
     expect(failed).toMatchObject({ kind: "failed", counts: { created: 2 } });
     expect(failed.kind === "failed" && failed.error).toMatch(/could not be reached \(HTTP 503\) after 3 attempts.*continues from the last saved page/);
     const first = await db.syncRun.findFirstOrThrow({ where: { integrationId: integration.id } });
@@ -309,7 +350,9 @@ describe("faults", () => {
     const second = await db.syncRun.findFirstOrThrow({ where: { integrationId: integration.id, status: "succeeded" } });
     expect(second.pagesDone).toBe(2);
     expect(await db.user.count({ where: { orgId: org.id } })).toBe(5);
-    expect(await db.auditEvent.findFirst({ where: { action: "sync.run.started", targetId: second.id } })).toMatchObject({ detail: expect.stringContaining('"resumed":true') });
+    expect(await db.auditEvent.findFirst({ where: { action: "sync.run.started", targetId: second.id } })).toMatchObject({
+      detail: expect.stringContaining('"resumed":true'),
+    });
   });
 
   it("keeps its lock for as long as it lives, however long a page takes", async () => {
@@ -338,7 +381,10 @@ describe("faults", () => {
     const busy = await (await signedInAs(admin)).post(page.action, "/admin/sync", { intent: "sync" });
     expect(busy.status).toBe(409);
     expect(busy.data.errors.form).toMatch(/already running/);
-    expect((await (await signedInAs(admin)).get(page.loader, "/admin/sync")).data).toMatchObject({ running: true, runs: [expect.objectContaining({ status: "running", pagesDone: 1, created: 2 })] });
+    expect((await (await signedInAs(admin)).get(page.loader, "/admin/sync")).data).toMatchObject({
+      running: true,
+      runs: [expect.objectContaining({ status: "running", pagesDone: 1, created: 2 })],
+    });
 
     // The process "dies": nobody renews its lease, which expires.
     await db.integration.update({ where: { id: integration.id }, data: { syncLockedUntil: new Date(Date.now() - 1000) } });
@@ -347,7 +393,10 @@ describe("faults", () => {
     expect(await dueIntegrations(30)).toEqual([integration.id]);
     expect(await sync(integration.id)).toMatchObject({ kind: "succeeded", counts: { created: 3 } });
     const runs = await db.syncRun.findMany({ where: { integrationId: integration.id }, orderBy: { startedAt: "asc" } });
-    expect(runs.map((r) => [r.status, r.errorMessage])).toEqual([["failed", INTERRUPTED], ["succeeded", null]]);
+    expect(runs.map((r) => [r.status, r.errorMessage])).toEqual([
+      ["failed", INTERRUPTED],
+      ["succeeded", null],
+    ]);
 
     gate.release();
     expect(await dying).toMatchObject({ kind: "failed", error: expect.stringMatching(/lost its lock/) });
@@ -368,7 +417,9 @@ describe("faults", () => {
     expect(await user(added.oid)).toMatchObject({ status: "active" });
     const stored = await db.integration.findUniqueOrThrow({ where: { id: integration.id } });
     expect(stored.usersDeltaLink).not.toBe(oldLink);
-    expect(await db.auditEvent.findFirst({ where: { action: "sync.run.succeeded" }, orderBy: { createdAt: "desc" } })).toMatchObject({ detail: expect.stringContaining('"fullResync":true') });
+    expect(await db.auditEvent.findFirst({ where: { action: "sync.run.succeeded" }, orderBy: { createdAt: "desc" } })).toMatchObject({
+      detail: expect.stringContaining('"fullResync":true'),
+    });
     // Restored later: incremental again, and back in scope.
     directory().restoreUser(FABRIKAM.id, JOHANNA);
     await sync(integration.id);
@@ -382,7 +433,9 @@ describe("the schedule", () => {
     await db.integration.create({ data: { orgId: (await createOrg()).id, tenantId: "c7c05269-6432-4cd1-a144-a3cfdb272279", status: "active" } });
     expect(await dueIntegrations(30)).toEqual([integration.id]);
     await runDueSyncs(30);
-    expect(await db.syncRun.findMany({ where: {} })).toEqual([expect.objectContaining({ integrationId: integration.id, trigger: "schedule", status: "succeeded" })]);
+    expect(await db.syncRun.findMany({ where: {} })).toEqual([
+      expect.objectContaining({ integrationId: integration.id, trigger: "schedule", status: "succeeded" }),
+    ]);
     expect(await dueIntegrations(30)).toEqual([]);
     expect(await dueIntegrations(30, new Date(Date.now() + 31 * 60_000))).toEqual([integration.id]);
   });
@@ -401,7 +454,12 @@ describe("the Entra ID Sync page", () => {
 
   it("chooses the connection, runs it in the background on Sync now, and shows the history", async () => {
     const { org, integration, b } = await admin();
-    expect((await b.get(page.loader, "/admin/sync")).data).toMatchObject({ licensed: true, connection: null, integrations: [{ id: integration.id, name: "Fabrikam", tenantId: FABRIKAM.id }], runs: [] });
+    expect((await b.get(page.loader, "/admin/sync")).data).toMatchObject({
+      licensed: true,
+      connection: null,
+      integrations: [{ id: integration.id, name: "Fabrikam", tenantId: FABRIKAM.id }],
+      runs: [],
+    });
     const set = await post(b, { intent: "connect", integrationId: integration.id, scope: "tenant", groupId: "" });
     expect(set.status, JSON.stringify(set.data)).toBe(302);
     expect((await db.organization.findUniqueOrThrow({ where: { id: org.id } })).syncIntegrationId).toBe(integration.id);
@@ -410,7 +468,11 @@ describe("the Entra ID Sync page", () => {
     expect(started).toMatchObject({ status: 302, location: "/admin/sync" });
     await backgroundSyncsSettled();
     const shown = (await b.get(page.loader, "/admin/sync")).data;
-    expect(shown).toMatchObject({ running: false, connection: { id: integration.id, scope: "tenant" }, runs: [expect.objectContaining({ status: "succeeded", trigger: "manual", created: 5, tenant: "Fabrikam" })] });
+    expect(shown).toMatchObject({
+      running: false,
+      connection: { id: integration.id, scope: "tenant" },
+      runs: [expect.objectContaining({ status: "succeeded", trigger: "manual", created: 5, tenant: "Fabrikam" })],
+    });
     const actions = (await db.auditEvent.findMany({ where: { orgId: org.id }, orderBy: { createdAt: "asc" } })).map((e) => e.action);
     expect(actions).toEqual(["sync.connection.changed", "sync.run.started", "sync.run.succeeded"]);
   });
@@ -426,7 +488,12 @@ describe("the Entra ID Sync page", () => {
 
     const confirmed = await post(b, { intent: "connect", integrationId: integration.id, scope: "group", groupId: GROUP, confirmed: "yes" });
     expect(confirmed.status).toBe(302);
-    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({ syncScope: "group", syncGroupId: GROUP, usersDeltaLink: null, groupsDeltaLink: null });
+    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({
+      syncScope: "group",
+      syncGroupId: GROUP,
+      usersDeltaLink: null,
+      groupsDeltaLink: null,
+    });
     await runSync(integration.id, "manual", FAST);
     expect(await syncedNames(org.id)).toEqual(["Johanna Lorenz", "Lidia Holloway", "Patti Fernandez"]);
     expect(await syncedNames(org.id, "deactivated")).toEqual(["Nestor Wilke", "Pradeep Gupta"]);
@@ -491,7 +558,15 @@ describe("the Entra ID Sync page", () => {
       [{ intent: "connect", integrationId: integration.id, scope: "group", groupId: `${GROUP}&$filter=` }, "groupId"],
       [{ intent: "connect", integrationId: integration.id, scope: "group", groupId: "9".repeat(300) }, "groupId"],
       [{ intent: "connect", integrationId: integration.id, scope: "tenant", confirmed: "sure" }, "confirmed"],
-      [new URLSearchParams([["intent", "connect"], ["integrationId", integration.id], ["integrationId", "other"], ["scope", "tenant"]]), "integrationId"],
+      [
+        new URLSearchParams([
+          ["intent", "connect"],
+          ["integrationId", integration.id],
+          ["integrationId", "other"],
+          ["scope", "tenant"],
+        ]),
+        "integrationId",
+      ],
       [{ intent: "resolve", resolution: "attach" }, "conflictId"],
       [{ intent: "resolve", conflictId: "c1", resolution: "merge" }, "resolution"],
       [{ intent: "resolve", conflictId: "<script>alert(1)</script>".repeat(10), resolution: "attach" }, "conflictId"],

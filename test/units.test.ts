@@ -31,7 +31,8 @@ describe("isCrossSiteRequest", () => {
   it("allows same-origin posts", () => expect(isCrossSiteRequest(req("POST", { Origin: app }), app)).toBe(false));
   it("refuses other origins", () => expect(isCrossSiteRequest(req("POST", { Origin: "https://evil.example" }), app)).toBe(true));
   it("refuses a sibling scheme", () => expect(isCrossSiteRequest(req("POST", { Origin: "http://portal.example" }), app)).toBe(true));
-  it("refuses Origin null from a cross-site fetch", () => expect(isCrossSiteRequest(req("POST", { Origin: "null", "Sec-Fetch-Site": "cross-site" }), app)).toBe(true));
+  it("refuses Origin null from a cross-site fetch", () =>
+    expect(isCrossSiteRequest(req("POST", { Origin: "null", "Sec-Fetch-Site": "cross-site" }), app)).toBe(true));
   it("refuses a bare Origin null", () => expect(isCrossSiteRequest(req("POST", { Origin: "null" }), app)).toBe(true));
   it("refuses same-site but cross-origin", () => expect(isCrossSiteRequest(req("DELETE", { "Sec-Fetch-Site": "same-site" }), app)).toBe(true));
   it("allows clients that send neither header (no browser)", () => expect(isCrossSiteRequest(req("POST", {}), app)).toBe(false));
@@ -119,7 +120,10 @@ describe("reusePreparedStatements", () => {
     expect(stmt.reader).toBe(true);
     expect(stmt.columns().map((c) => c.name)).toEqual(["k", "n"]);
     expect(sqlite.prepare(select).bind([2]).raw().all()).toEqual([["b", 2]]);
-    expect(sqlite.prepare(select).bind([1]).raw().all()).toEqual([["a", 1], ["b", 2]]);
+    expect(sqlite.prepare(select).bind([1]).raw().all()).toEqual([
+      ["a", 1],
+      ["b", 2],
+    ]);
     expect(prepare).toHaveBeenCalledTimes(2);
   });
 

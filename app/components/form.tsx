@@ -29,8 +29,25 @@ export function Field({ name, label, error, hint, id = name, ...input }: FieldPr
 export function NewPasswordFields({ errors }: { errors?: { newPassword?: string; confirmPassword?: string } }) {
   return (
     <>
-      <Field name="newPassword" label="New password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} hint="At least 8 characters. A few unrelated words make a strong, memorable password." error={errors?.newPassword} />
-      <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" required maxLength={PASSWORD_MAX} error={errors?.confirmPassword} />
+      <Field
+        name="newPassword"
+        label="New password"
+        type="password"
+        autoComplete="new-password"
+        required
+        maxLength={PASSWORD_MAX}
+        hint="At least 8 characters. A few unrelated words make a strong, memorable password."
+        error={errors?.newPassword}
+      />
+      <Field
+        name="confirmPassword"
+        label="Repeat the new password"
+        type="password"
+        autoComplete="new-password"
+        required
+        maxLength={PASSWORD_MAX}
+        error={errors?.confirmPassword}
+      />
     </>
   );
 }
@@ -44,7 +61,19 @@ export function FormError({ message }: { message?: string | null }) {
   );
 }
 
-export function Submit({ children, pendingText, name, value, className }: { children: React.ReactNode; pendingText?: string; name?: string; value?: string; className?: string }) {
+export function Submit({
+  children,
+  pendingText,
+  name,
+  value,
+  className,
+}: {
+  children: React.ReactNode;
+  pendingText?: string;
+  name?: string;
+  value?: string;
+  className?: string;
+}) {
   const navigation = useNavigation();
   const busy = navigation.state === "submitting" && (!name || navigation.formData?.get(name) === value);
   return (

@@ -12,7 +12,9 @@ export function Shell({ userName, orgName, isAdmin, children }: { userName: stri
           <span aria-hidden="true">·</span>
           <span>{userName}</span>
           <Form method="post" action="/logout">
-            <button type="submit" className="secondary">Sign out</button>
+            <button type="submit" className="secondary">
+              Sign out
+            </button>
           </Form>
         </nav>
       </header>

@@ -12,11 +12,16 @@ export function LockoutConfirm({ self = false }: { self?: boolean }) {
   return (
     <div className="warning" role="alert" data-testid="lockout-warning">
       <p>
-        <strong>{self ? "You are the last admin who signs in with a password and authenticator app." : "After this, no admin of your organization can sign in with a password and authenticator app."}</strong>{" "}
+        <strong>
+          {self
+            ? "You are the last admin who signs in with a password and authenticator app."
+            : "After this, no admin of your organization can sign in with a password and authenticator app."}
+        </strong>{" "}
         If Microsoft is down or the integration breaks, nobody will be able to sign in to manage the organization.
       </p>
       <label>
-        <input type="checkbox" name="lockoutConfirmed" value="yes" /> I understand: {self ? "sign me in with Microsoft only" : "no admin keeps password sign-in"}
+        <input type="checkbox" name="lockoutConfirmed" value="yes" /> I understand:{" "}
+        {self ? "sign me in with Microsoft only" : "no admin keeps password sign-in"}
       </label>
     </div>
   );
@@ -58,7 +63,8 @@ export function SwitchPreview({ preview, sendLinksName = "sendLinks" }: Props) {
           </ul>
           {withEmail.length ? (
             <label>
-              <input type="checkbox" name={sendLinksName} value="yes" defaultChecked /> Email the {withEmail.length} with an email address a link to set a password
+              <input type="checkbox" name={sendLinksName} value="yes" defaultChecked /> Email the {withEmail.length} with an email address a link to set a
+              password
             </label>
           ) : null}
           {withoutEmail.length ? <p className="hint">{withoutEmail.length} of them have no email address and can't be sent a link.</p> : null}

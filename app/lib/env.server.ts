@@ -28,7 +28,10 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default("Sign-in portal <no-reply@localhost>"),
   OUTBOX_DIR: z.string().default("data/outbox"),
   DEMO_MODE: z.enum(["true", "false"]).default("false"),
-  ENTRA_CLIENT_ID: z.string().regex(/^[0-9a-f-]{36}$/i, "must be the application (client) ID, a GUID").optional(),
+  ENTRA_CLIENT_ID: z
+    .string()
+    .regex(/^[0-9a-f-]{36}$/i, "must be the application (client) ID, a GUID")
+    .optional(),
   ENTRA_CLIENT_SECRET: z.string().min(1).max(512).optional(),
   ENTRA_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).default("https://login.microsoftonline.com"),
   GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default("https://graph.microsoft.com"),
@@ -38,7 +41,12 @@ const schema = z.object({
   /** Server processes sharing the port (node:cluster); one per core uses the whole machine. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Entra ID Sync runs this often for every org with a sync connection; 0 turns the schedule off. */
-  SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(30),
+  SYNC_INTERVAL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(30),
 });
 
 export type Env = z.infer<typeof schema> & {

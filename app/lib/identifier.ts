@@ -13,7 +13,10 @@ const emailSchema = z.email();
  * Numbers without a country code are read as `defaultCountry`.
  */
 export function parseIdentifier(raw: string, defaultCountry: "US" | "GB" | "DE" | "FR" | "NL" = "US"): Identifier | null {
-  const input = raw.normalize("NFKC").trim().replace(/^00(?=\d)/, "+");
+  const input = raw
+    .normalize("NFKC")
+    .trim()
+    .replace(/^00(?=\d)/, "+");
   if (!input || input.length > IDENTIFIER_MAX) return null;
   if (input.includes("@")) {
     const email = emailSchema.safeParse(input.toLowerCase());

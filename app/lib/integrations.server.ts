@@ -46,28 +46,57 @@ export type AddResult = { ok: true; consentUrl: string } | { ok: false; error: s
 export async function addIntegration(session: LiveSession, typed: string, address: string): Promise<AddResult> {
   const orgId = session.user.orgId;
   const input = parseTenantInput(typed);
-  if (!input) return { ok: false, error: "Enter a tenant ID (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47) or a tenant domain such as contoso.onmicrosoft.com." };
+  if (!input)
+    return { ok: false, error: "Enter a tenant ID (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47) or a tenant domain such as contoso.onmicrosoft.com." };
   let tenantId: string | null;
   try {
     tenantId = await resolveTenantId(input);
   } catch (error) {
-    if (error instanceof MicrosoftUnavailableError) return { ok: false, error: "Microsoft could not be reached to look up that tenant. Nothing was saved; try again in a few minutes." };
+    if (error instanceof MicrosoftUnavailableError)
+      return { ok: false, error: "Microsoft could not be reached to look up that tenant. Nothing was saved; try again in a few minutes." };
     throw error;
   }
   if (!tenantId) {
-    return { ok: false, error: input.kind === "domain" ? `Microsoft knows no tenant for the domain ${input.value}. Check the spelling, or use the tenant ID.` : `Microsoft knows no tenant with the ID ${input.value}.` };
+    return {
+      ok: false,
+      error:
+        input.kind === "domain"
+          ? `Microsoft knows no tenant for the domain ${input.value}. Check the spelling, or use the tenant ID.`
+          : `Microsoft knows no tenant with the ID ${input.value}.`,
+    };
   }
   const existing = await db.integration.findUnique({ where: { tenantId } });
   if (existing && existing.orgId !== orgId) {
-    await audit({ action: "integration.add", orgId, actorId: session.userId, result: "failure", detail: { tenantId, reason: "owned by another organization" }, ipAddress: address });
-    return { ok: false, error: "That tenant is already registered by another organization. A tenant can belong to one organization only; contact support if it should be yours." };
+    await audit({
+      action: "integration.add",
+      orgId,
+      actorId: session.userId,
+      result: "failure",
+      detail: { tenantId, reason: "owned by another organization" },
+      ipAddress: address,
+    });
+    return {
+      ok: false,
+      error: "That tenant is already registered by another organization. A tenant can belong to one organization only; contact support if it should be yours.",
+    };
   }
   if (existing && existing.status === "active") return { ok: false, error: "That tenant is already registered and active for your organization." };
 
   const integration = existing
-    ? await db.integration.update({ where: { id: existing.id }, data: { status: "pending_consent", failureReason: null, removedAt: null, addedById: session.userId } })
+    ? await db.integration.update({
+        where: { id: existing.id },
+        data: { status: "pending_consent", failureReason: null, removedAt: null, addedById: session.userId },
+      })
     : await db.integration.create({ data: { orgId, tenantId, tenantDomain: input.kind === "domain" ? input.value : null, addedById: session.userId } });
-  await audit({ action: "integration.add", orgId, actorId: session.userId, targetType: "integration", targetId: integration.id, detail: { tenantId, typed: input.value }, ipAddress: address });
+  await audit({
+    action: "integration.add",
+    orgId,
+    actorId: session.userId,
+    targetType: "integration",
+    targetId: integration.id,
+    detail: { tenantId, typed: input.value },
+    ipAddress: address,
+  });
   return { ok: true, consentUrl: await consentUrlFor(session, integration) };
 }
 
@@ -93,23 +122,41 @@ export async function handleConsentCallback(session: LiveSession, params: Callba
   // The state must have been issued to this very session, for an integration of this org.
   const integration = token && token.target === session.id && integrationId ? await findIntegration(session.user.orgId, integrationId) : null;
   if (!integration) {
-    await audit({ action: "integration.consent", orgId: session.user.orgId, actorId: session.userId, result: "failure", detail: { reason: "bad state" }, ipAddress: address });
+    await audit({
+      action: "integration.consent",
+      orgId: session.user.orgId,
+      actorId: session.userId,
+      result: "failure",
+      detail: { reason: "bad state" },
+      ipAddress: address,
+    });
     return { kind: "bad_state" };
   }
   const base = { orgId: session.user.orgId, actorId: session.userId, targetType: "integration", targetId: integration.id, ipAddress: address };
   if (params.error) {
     const description = (params.errorDescription ?? "").slice(0, 1000);
     // Losing the integration never locks anyone out, so the door always lets this through.
-    const updated = (await setStatus(session, integration, address, { status: "failed", failureReason: `${params.error}: ${description}`.slice(0, 1000) }, {
-      action: "integration.consent",
-      result: "failure",
-      detail: { tenantId: integration.tenantId, error: params.error, description },
-    }))!;
+    const updated = (await setStatus(
+      session,
+      integration,
+      address,
+      { status: "failed", failureReason: `${params.error}: ${description}`.slice(0, 1000) },
+      {
+        action: "integration.consent",
+        result: "failure",
+        detail: { tenantId: integration.tenantId, error: params.error, description },
+      },
+    ))!;
     return { kind: "refused", integration: updated, error: params.error.slice(0, 100), description };
   }
   if (params.tenant && params.tenant.toLowerCase() !== integration.tenantId) {
     // Not trusted either way; recorded because it means someone consented in another tenant.
-    await audit({ ...base, action: "integration.consent.tenant_mismatch", result: "failure", detail: { expected: integration.tenantId, reported: params.tenant.slice(0, 100) } });
+    await audit({
+      ...base,
+      action: "integration.consent.tenant_mismatch",
+      result: "failure",
+      detail: { expected: integration.tenantId, reported: params.tenant.slice(0, 100) },
+    });
   }
   return confirmIntegration(session, integration, address);
 }
@@ -122,7 +169,14 @@ type StatusAudit = { action: string; result?: "failure"; detail: Record<string, 
  * it is the sync connection) move to or from Microsoft with it. Losing the integration can only add admins on
  * password; gaining it back can take the last one to Microsoft, which needs `lockoutConfirmed`.
  */
-async function setStatus(session: LiveSession, integration: Integration, address: string, data: StatusData, event: StatusAudit, options: { lockoutConfirmed?: boolean } = {}) {
+async function setStatus(
+  session: LiveSession,
+  integration: Integration,
+  address: string,
+  data: StatusData,
+  event: StatusAudit,
+  options: { lockoutConfirmed?: boolean } = {},
+) {
   const outcome = await changeMethods(
     actorOf(session, address),
     { kind: "integration", integrationId: integration.id, active: data.status === "active" },
@@ -135,7 +189,12 @@ async function setStatus(session: LiveSession, integration: Integration, address
 export type ConfirmResult = Exclude<CallbackResult, { kind: "bad_state" | "refused" }>;
 
 /** Turns the integration active if an app-only token for its tenant can be had now. */
-export async function confirmIntegration(session: LiveSession, integration: Integration, address: string, options: { lockoutConfirmed?: boolean } = {}): Promise<ConfirmResult> {
+export async function confirmIntegration(
+  session: LiveSession,
+  integration: Integration,
+  address: string,
+  options: { lockoutConfirmed?: boolean } = {},
+): Promise<ConfirmResult> {
   const base = { orgId: session.user.orgId, actorId: session.userId, targetType: "integration", targetId: integration.id, ipAddress: address };
   const token = await appToken(integration.tenantId);
   if (token.kind === "unavailable") {
@@ -143,7 +202,13 @@ export async function confirmIntegration(session: LiveSession, integration: Inte
     return { kind: "unavailable", integration };
   }
   if (token.kind === "refused") {
-    const updated = await setStatus(session, integration, address, { status: "pending_consent", failureReason: token.message }, { action: "integration.confirm", result: "failure", detail: { tenantId: integration.tenantId, reason: token.message } });
+    const updated = await setStatus(
+      session,
+      integration,
+      address,
+      { status: "pending_consent", failureReason: token.message },
+      { action: "integration.confirm", result: "failure", detail: { tenantId: integration.tenantId, reason: token.message } },
+    );
     return { kind: "waiting", integration: updated ?? integration, message: token.message };
   }
   const displayName = await tenantDisplayName(token.accessToken);
@@ -161,7 +226,11 @@ export async function confirmIntegration(session: LiveSession, integration: Inte
 /** Who loses what if the integration goes: the users linked through it, and (by the strategy) where they end up. */
 export async function removalPreview(integration: Integration) {
   const [links, preview] = await Promise.all([
-    db.microsoftLink.findMany({ where: { integrationId: integration.id }, include: { user: { select: { id: true, name: true, email: true } } }, orderBy: { createdAt: "asc" } }),
+    db.microsoftLink.findMany({
+      where: { integrationId: integration.id },
+      include: { user: { select: { id: true, name: true, email: true } } },
+      orderBy: { createdAt: "asc" },
+    }),
     whatIf(integration.orgId, { kind: "integration", integrationId: integration.id }),
   ]);
   const linked = links.map((l) => ({ id: l.user.id, name: l.user.name, email: l.user.email, upn: l.upn }));

@@ -69,13 +69,18 @@ async function sendLink(user: User, admin: Admin, created: boolean, address: str
 export type NewInvitation = { email: string; name: string; role: "admin" | "member" };
 
 /** Creates the user in the admin's org and sends the invitation. The email must not belong to anyone yet. */
-export async function inviteNewUser(admin: Admin, input: NewInvitation, address: string): Promise<{ ok: true; user: User } | { ok: false; errors: Record<string, string> }> {
+export async function inviteNewUser(
+  admin: Admin,
+  input: NewInvitation,
+  address: string,
+): Promise<{ ok: true; user: User } | { ok: false; errors: Record<string, string> }> {
   const existing = await db.user.findUnique({ where: { email: input.email }, select: { orgId: true } });
   // The email column is unique across the portal: say nothing about which organization has it.
   const taken = "That email address can't be invited: it already belongs to an account.";
   if (existing) {
     const mine = existing.orgId === admin.user.orgId;
-    const inOrg = "That email address already belongs to a user of your organization. Users without a password are listed below, where you can send them an invitation.";
+    const inOrg =
+      "That email address already belongs to a user of your organization. Users without a password are listed below, where you can send them an invitation.";
     return { ok: false, errors: { email: mine ? inOrg : taken } };
   }
   let user: User;
@@ -134,11 +139,22 @@ export async function revokeInvitation(admin: Admin, userId: string, address: st
   if (disable) {
     const actor = { userId: admin.userId, orgId: user.orgId, address };
     // An invited account without a password is no admin who can sign in: disabling it cannot lock anyone out.
-    await changeMethods(actor, { kind: "disable", userId: user.id }, { lockoutConfirmed: true, endSessions: { userId: user.id, all: true }, audit: { action: "user.disabled", detail: { reason: "invitation revoked" } } }, (tx) =>
-      tx.user.update({ where: { id: user.id }, data: { status: "disabled" } }),
+    await changeMethods(
+      actor,
+      { kind: "disable", userId: user.id },
+      { lockoutConfirmed: true, endSessions: { userId: user.id, all: true }, audit: { action: "user.disabled", detail: { reason: "invitation revoked" } } },
+      (tx) => tx.user.update({ where: { id: user.id }, data: { status: "disabled" } }),
     );
   }
-  await audit({ action: "invitation.revoked", orgId: user.orgId, actorId: admin.userId, targetType: "user", targetId: user.id, ipAddress: address, detail: { email: user.email, disabled: disable } });
+  await audit({
+    action: "invitation.revoked",
+    orgId: user.orgId,
+    actorId: admin.userId,
+    targetType: "user",
+    targetId: user.id,
+    ipAddress: address,
+    detail: { email: user.email, disabled: disable },
+  });
   return { ok: true, message: `The invitation of ${user.name} was revoked; its link no longer works.` };
 }
 
@@ -231,7 +247,9 @@ export async function acceptWithPassword(token: string, password: string, addres
  * only when that sign-in comes back as the invited identity (tid, oid): another account of the tenant neither
  * signs in nor accepts it (docs/decisions/007). May throw MicrosoftUnavailableError before anything changes.
  */
-export async function acceptWithMicrosoft(token: string): Promise<{ kind: "invalid" } | { kind: "password" } | { kind: "redirect"; url: string; setCookie?: string }> {
+export async function acceptWithMicrosoft(
+  token: string,
+): Promise<{ kind: "invalid" } | { kind: "password" } | { kind: "redirect"; url: string; setCookie?: string }> {
   const invitation = await openInvitation(token);
   if (!invitation) return { kind: "invalid" };
   if (invitation.method !== "microsoft") return { kind: "password" };

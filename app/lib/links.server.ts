@@ -41,7 +41,14 @@ export async function createLink(user: User, identity: VerifiedIdentity, address
       { lockoutConfirmed: options.lockoutConfirmed, audit: { action: "link.created", detail: base.detail } },
       async (tx) => {
         await tx.microsoftLink.create({
-          data: { userId: user.id, integrationId: integration.id, tenantId: identity.tenantId, objectId: identity.objectId, displayName: identity.name, upn: identity.upn ?? identity.email },
+          data: {
+            userId: user.id,
+            integrationId: integration.id,
+            tenantId: identity.tenantId,
+            objectId: identity.objectId,
+            displayName: identity.name,
+            upn: identity.upn ?? identity.email,
+          },
         });
         await tx.user.update({ where: { id: user.id }, data: { linkPrompt: "ask" } });
       },
@@ -86,12 +93,22 @@ export async function removeLink(user: User, actor: Actor, options: { lockoutCon
 export type RevokeOutcome = { ok: true; message: string } | { ok: false; status: 400 | 404 | 409; message: string };
 
 /** An admin revokes a user's link (their org only); whoever it leaves with no method may be sent a set-password link. */
-export async function revokeLink(admin: LiveSession, userId: string, address: string, options: { sendLink?: boolean; lockoutConfirmed?: boolean } = {}): Promise<RevokeOutcome> {
+export async function revokeLink(
+  admin: LiveSession,
+  userId: string,
+  address: string,
+  options: { sendLink?: boolean; lockoutConfirmed?: boolean } = {},
+): Promise<RevokeOutcome> {
   const user = await db.user.findFirst({ where: { id: userId, orgId: admin.user.orgId } });
   if (!user) return { ok: false, status: 404, message: "No such user in your organization." };
   const result = await removeLink(user, actorOf(admin, address), options);
   if (!result.ok && result.reason === "not_linked") return { ok: false, status: 400, message: `${user.name} has no linked Microsoft account.` };
-  if (!result.ok) return { ok: false, status: 409, message: `Nothing was revoked: ${user.name} is the last admin who could sign in, and would be left with no way in. Confirm to revoke anyway.` };
+  if (!result.ok)
+    return {
+      ok: false,
+      status: 409,
+      message: `Nothing was revoked: ${user.name} is the last admin who could sign in, and would be left with no way in. Confirm to revoke anyway.`,
+    };
   let message = `The Microsoft link of ${user.name} was revoked and their Microsoft sessions ended.`;
   if (result.to === "none") message += ` ${await setPasswordOutcome(admin, [user], Boolean(options.sendLink))}`;
   return { ok: true, message };

@@ -44,7 +44,10 @@ export function sqliteFile(databaseUrl: string): string {
 function migrationList(provider: Provider) {
   const dir = migrationsDirs[provider];
   const dirs = existsSync(dir)
-    ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
     : [];
   const lockPath = path.join(dir, "migration_lock.toml");
   return {
@@ -77,7 +80,9 @@ async function engineFor(provider: Provider, url: string) {
   const SchemaEngine = await (engineClass ??= loadSchemaEngine());
   const schema = readFileSync(schemaPaths[provider], "utf8");
   const factory: SqlMigrationAwareDriverAdapterFactory =
-    provider === "sqlite" ? withScriptShadow(new PrismaBetterSqlite3({ url: `file:${sqliteFile(url)}` })) : withOwnShadow(readableCatalog(new PrismaPg({ connectionString: url })), url);
+    provider === "sqlite"
+      ? withScriptShadow(new PrismaBetterSqlite3({ url: `file:${sqliteFile(url)}` }))
+      : withOwnShadow(readableCatalog(new PrismaPg({ connectionString: url })), url);
   // Keep the connections the engine opens so that they can be closed: an open one locks the file
   // (SQLite) or keeps a pool alive (PostgreSQL).
   const opened: { dispose(): Promise<void> }[] = [];
@@ -104,8 +109,7 @@ function withScriptShadow(factory: PrismaBetterSqlite3): PrismaBetterSqlite3 {
   factory.connectToShadowDb = async () => {
     const shadow = await connect();
     const executeRaw = shadow.executeRaw.bind(shadow);
-    shadow.executeRaw = async (query) =>
-      query.args.length === 0 && query.sql.includes(";") ? (await shadow.executeScript(query.sql), 0) : executeRaw(query);
+    shadow.executeRaw = async (query) => (query.args.length === 0 && query.sql.includes(";") ? (await shadow.executeScript(query.sql), 0) : executeRaw(query));
     return shadow;
   };
   return factory;
@@ -174,10 +178,12 @@ async function ensureMigrationsTable(provider: Provider, url: string) {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client
-      .query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+      .query(
+        `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
         "id" VARCHAR(36) PRIMARY KEY NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ,
         "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ,
-        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`)
+        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`,
+      )
       .finally(() => client.end());
     return;
   }
@@ -221,5 +227,5 @@ export async function diffMigrationsToSchema(provider: Provider = "sqlite", serv
       filters: noFilter,
     })
     .finally(close);
-  return result.exitCode === 2 ? result.stdout ?? "" : "";
+  return result.exitCode === 2 ? (result.stdout ?? "") : "";
 }

@@ -73,10 +73,7 @@ export async function createOrganization(input: OrganizationInput, actorId?: str
 /** By slug first, then by id; null when neither matches. */
 export async function findOrganization(slugOrId: string) {
   if (typeof slugOrId !== "string" || !slugOrId || slugOrId.length > 100) return null;
-  return (
-    (await db.organization.findUnique({ where: { slug: slugOrId } })) ??
-    (await db.organization.findUnique({ where: { id: slugOrId } }))
-  );
+  return (await db.organization.findUnique({ where: { slug: slugOrId } })) ?? (await db.organization.findUnique({ where: { id: slugOrId } }));
 }
 
 async function requireOrganization(slugOrId: string) {
@@ -115,9 +112,7 @@ export async function createUser(input: UserInput) {
   });
   if (clash) {
     throw new InputError(
-      email && clash.email === email
-        ? `A user with the email address ${email} already exists.`
-        : `A user with the phone number ${phone} already exists.`,
+      email && clash.email === email ? `A user with the email address ${email} already exists.` : `A user with the phone number ${phone} already exists.`,
     );
   }
 
@@ -160,11 +155,16 @@ export async function setSsoLicence(orgId: string, on: boolean, actorId?: string
   const outcome = await changeMethods(
     { userId: actorId ?? null, orgId: org.id, address: null },
     { kind: "org", ssoLicensed: on },
-    { lockoutConfirmed: options.lockoutConfirmed, audit: { action: "org.licence.changed", targetType: "organization", targetId: org.id, detail: { ssoLicensed: on } } },
+    {
+      lockoutConfirmed: options.lockoutConfirmed,
+      audit: { action: "org.licence.changed", targetType: "organization", targetId: org.id, detail: { ssoLicensed: on } },
+    },
     (tx) => tx.organization.update({ where: { id: org.id }, data: { ssoLicensed: on } }),
   );
   if (outcome.kind === "confirm_lockout") {
-    throw new InputError("No admin of this organization would be left who can sign in with a password and authenticator app; run it again with --confirm-lockout to go ahead.");
+    throw new InputError(
+      "No admin of this organization would be left who can sign in with a password and authenticator app; run it again with --confirm-lockout to go ahead.",
+    );
   }
   return db.organization.findUniqueOrThrow({ where: { id: org.id } });
 }

@@ -28,7 +28,13 @@ export async function requestPasswordReset(identifier: string, address: string):
     // SSO replaces the password: nothing to reset, and no link that would store one. Same page, same silence.
     await issueToken("password_reset_microsoft", user.id, 1);
     await queueEmail(user.email, "microsoft-sign-in", { name: user.name, signInUrl: `${env().APP_ORIGIN}/login` });
-    await audit({ action: "password.reset.requested", orgId: user.orgId, actorId: user.id, ipAddress: address, detail: { method: "microsoft", sent: "microsoft-sign-in" } });
+    await audit({
+      action: "password.reset.requested",
+      orgId: user.orgId,
+      actorId: user.id,
+      ipAddress: address,
+      detail: { method: "microsoft", sent: "microsoft-sign-in" },
+    });
     return;
   }
   const token = await issueToken("password_reset", user.id, RESET_MINUTES);

@@ -8,7 +8,8 @@ import { signInStrategyFor, type SignInMethod } from "./signin/methods.server.ts
 
 /** The sentence "How you sign in" for each method. */
 export function methodSentence(method: SignInMethod, totpSetUp: boolean, identity: "link" | "sync" | null): string {
-  if (method === "microsoft") return identity === "sync" ? "Your Microsoft work account (your organization turned on Microsoft sign-in for you)" : "Your linked Microsoft work account";
+  if (method === "microsoft")
+    return identity === "sync" ? "Your Microsoft work account (your organization turned on Microsoft sign-in for you)" : "Your linked Microsoft work account";
   if (method === "password") return `Password and a code from your authenticator app${totpSetUp ? "" : " (not set up yet)"}`;
   return "No way to sign in yet: ask your administrator for a set-password link";
 }

@@ -34,7 +34,11 @@ export async function sendSetPasswordLinks(orgId: string, userIds: string[], act
 export async function setPasswordOutcome(session: { userId: string; user: { orgId: string } }, leftWithNone: { id: string }[], send: boolean): Promise<string> {
   const count = leftWithNone.length;
   if (!send) return `${count} user(s) have no way to sign in until they get a password.`;
-  const { sent, withoutEmail } = await sendSetPasswordLinks(session.user.orgId, leftWithNone.map((u) => u.id), session.userId);
+  const { sent, withoutEmail } = await sendSetPasswordLinks(
+    session.user.orgId,
+    leftWithNone.map((u) => u.id),
+    session.userId,
+  );
   let message = `Set-password links sent to ${sent.length} user(s).`;
   if (withoutEmail.length) message += ` ${withoutEmail.length} user(s) have no email address: give them a new user ID first.`;
   return message;

@@ -19,11 +19,7 @@ export type SwitchOptions = {
   sendLinks?: boolean;
 };
 
-export type SwitchResult =
-  | { kind: "done"; message: string }
-  | { kind: "confirm_off" }
-  | { kind: "confirm_lockout" }
-  | { kind: "refused"; message: string };
+export type SwitchResult = { kind: "done"; message: string } | { kind: "confirm_off" } | { kind: "confirm_lockout" } | { kind: "refused"; message: string };
 
 const LABEL: Record<OrgSwitch, string> = { ssoEnabled: "SSO", ssoForAllSynced: "SSO for all synced users" };
 
@@ -61,7 +57,13 @@ function movedSentence(toMicrosoft: number, passwordsRemoved: number): string {
   return ` ${who}; ${passwordsRemoved === toMicrosoft ? (toMicrosoft === 1 ? "their password was" : "their passwords were") : `${passwordsRemoved} password(s) were`} removed.`;
 }
 
-export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enabled: boolean, address: string, options: SwitchOptions = {}): Promise<SwitchResult> {
+export async function setOrgSwitch(
+  session: LiveSession,
+  name: OrgSwitch,
+  enabled: boolean,
+  address: string,
+  options: SwitchOptions = {},
+): Promise<SwitchResult> {
   const orgId = session.user.orgId;
   const org = await db.organization.findUniqueOrThrow({ where: { id: orgId } });
   if (!org.ssoLicensed) return { kind: "refused", message: "Your organization's plan does not include single sign-on." };
@@ -79,22 +81,36 @@ export async function setOrgSwitch(session: LiveSession, name: OrgSwitch, enable
 }
 
 /** The per-user SSO flag of a synced user (locked while "all synced users" is on). */
-export async function setUserSso(session: LiveSession, userId: string, enabled: boolean, address: string, options: SwitchOptions = {}): Promise<SwitchResult | null> {
+export async function setUserSso(
+  session: LiveSession,
+  userId: string,
+  enabled: boolean,
+  address: string,
+  options: SwitchOptions = {},
+): Promise<SwitchResult | null> {
   const orgId = session.user.orgId;
-  const [org, user] = await Promise.all([
-    db.organization.findUniqueOrThrow({ where: { id: orgId } }),
-    db.user.findFirst({ where: { id: userId, orgId } }),
-  ]);
+  const [org, user] = await Promise.all([db.organization.findUniqueOrThrow({ where: { id: orgId } }), db.user.findFirst({ where: { id: userId, orgId } })]);
   if (!user) return null;
-  if (user.source !== "synced") return { kind: "refused", message: "Only users synced from Entra ID have a per-user SSO switch; others link their Microsoft account." };
+  if (user.source !== "synced")
+    return { kind: "refused", message: "Only users synced from Entra ID have a per-user SSO switch; others link their Microsoft account." };
   if (org.ssoForAllSynced) return { kind: "refused", message: "SSO is on for all synced users, so no synced user can be excepted. Turn that off first." };
   if (user.ssoEnabled === enabled) return { kind: "done", message: `SSO is already ${enabled ? "on" : "off"} for ${user.name}.` };
-  const result = await switchWith(session, address, { kind: "user_sso", userId, enabled }, enabled, options, { action: `user.sso.${enabled ? "enabled" : "disabled"}` }, (tx) =>
-    tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }),
+  const result = await switchWith(
+    session,
+    address,
+    { kind: "user_sso", userId, enabled },
+    enabled,
+    options,
+    { action: `user.sso.${enabled ? "enabled" : "disabled"}` },
+    (tx) => tx.user.update({ where: { id: userId }, data: { ssoEnabled: enabled } }),
   );
   if (result.kind !== "applied") return result;
   const { detail, links } = result;
   const removed = result.passwordsRemoved ? "; their password was removed" : "";
-  const effect = detail.toMicrosoft ? ` They sign in with Microsoft now${removed}.` : org.ssoEnabled ? "" : " It takes effect when SSO is on for the organization.";
+  const effect = detail.toMicrosoft
+    ? ` They sign in with Microsoft now${removed}.`
+    : org.ssoEnabled
+      ? ""
+      : " It takes effect when SSO is on for the organization.";
   return { kind: "done", message: `SSO is ${enabled ? "on" : "off"} for ${user.name}.${effect}${links}` };
 }

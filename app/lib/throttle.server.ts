@@ -42,15 +42,26 @@ export async function throttleState(account: string, address: string, now = new 
  */
 export async function recordFailure(account: string, address: string, now = new Date()): Promise<ThrottleState> {
   const written: ThrottleRow[] = [];
-  for (const [key, free] of [[account, ACCOUNT_FREE], [address, ADDRESS_FREE]] as const) {
+  for (const [key, free] of [
+    [account, ACCOUNT_FREE],
+    [address, ADDRESS_FREE],
+  ] as const) {
     if (key === address) {
-      await db.signInThrottle.updateMany({ where: { key, lastFailureAt: { lt: new Date(now.getTime() - ADDRESS_FORGET_MS) } }, data: { failures: 0, blockedUntil: null } });
+      await db.signInThrottle.updateMany({
+        where: { key, lastFailureAt: { lt: new Date(now.getTime() - ADDRESS_FORGET_MS) } },
+        data: { failures: 0, blockedUntil: null },
+      });
     }
-    const row = await db.signInThrottle.upsert({ where: { key }, create: { key, failures: 1, lastFailureAt: now }, update: { failures: { increment: 1 }, lastFailureAt: now } });
+    const row = await db.signInThrottle.upsert({
+      where: { key },
+      create: { key, failures: 1, lastFailureAt: now },
+      update: { failures: { increment: 1 }, lastFailureAt: now },
+    });
     const delay = delayAfter(row.failures, free);
     const until = delay ? new Date(now.getTime() + delay) : null;
     // Only ever later: a concurrent failure with a higher count may have set a longer wait already.
-    if (until) await db.signInThrottle.updateMany({ where: { key, OR: [{ blockedUntil: null }, { blockedUntil: { lt: until } }] }, data: { blockedUntil: until } });
+    if (until)
+      await db.signInThrottle.updateMany({ where: { key, OR: [{ blockedUntil: null }, { blockedUntil: { lt: until } }] }, data: { blockedUntil: until } });
     written.push({ ...row, blockedUntil: until });
   }
   return { accountFailures: written[0]!.failures, blockedUntil: latestBlock(written, now) };

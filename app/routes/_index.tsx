@@ -20,7 +20,9 @@ export default function Home() {
           <p>You're signed in to {orgName}.</p>
           <p>
             <Link to="/settings">My Profile → Settings</Link>:{" "}
-            {method === "microsoft" ? "your Microsoft account and where you're signed in." : "your password, authenticator app, recovery codes and where you're signed in."}
+            {method === "microsoft"
+              ? "your Microsoft account and where you're signed in."
+              : "your password, authenticator app, recovery codes and where you're signed in."}
           </p>
         </div>
       </main>

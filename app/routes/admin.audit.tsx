@@ -15,7 +15,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
     include: { actor: { select: { name: true } } },
   });
   return {
-    events: events.map((e) => ({ id: e.id, at: e.createdAt.toISOString(), actor: e.actor?.name ?? "—", action: e.action, result: e.result, detail: e.detail, ip: e.ipAddress })),
+    events: events.map((e) => ({
+      id: e.id,
+      at: e.createdAt.toISOString(),
+      actor: e.actor?.name ?? "—",
+      action: e.action,
+      result: e.result,
+      detail: e.detail,
+      ip: e.ipAddress,
+    })),
   };
 }
 

@@ -40,7 +40,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 const schema = z.discriminatedUnion(
   "intent",
-  [z.object({ intent: z.literal("check"), lockoutConfirmed: z.literal("yes").optional() }), z.object({ intent: z.literal("consent") }), z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional(), lockoutConfirmed: z.literal("yes").optional() })],
+  [
+    z.object({ intent: z.literal("check"), lockoutConfirmed: z.literal("yes").optional() }),
+    z.object({ intent: z.literal("consent") }),
+    z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional(), lockoutConfirmed: z.literal("yes").optional() }),
+  ],
   { error: "Choose an action on this page." },
 );
 
@@ -56,14 +60,30 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (parsed.data.intent === "check") {
     const result = await confirmIntegration(session, integration, address, { lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
     if (result.kind === "confirm_lockout") {
-      return data({ error: "Consent is granted, but activating this tenant would leave no admin who can sign in with a password and authenticator app. Tick the confirmation and check again to activate it.", lockout: true }, { status: 409 });
+      return data(
+        {
+          error:
+            "Consent is granted, but activating this tenant would leave no admin who can sign in with a password and authenticator app. Tick the confirmation and check again to activate it.",
+          lockout: true,
+        },
+        { status: 409 },
+      );
     }
-    const message = { active: "Consent confirmed: the integration is active.", waiting: "Microsoft has not confirmed consent yet.", unavailable: "Microsoft could not be reached. Check again in a few minutes." }[result.kind];
+    const message = {
+      active: "Consent confirmed: the integration is active.",
+      waiting: "Microsoft has not confirmed consent yet.",
+      unavailable: "Microsoft could not be reached. Check again in a few minutes.",
+    }[result.kind];
     return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
   }
   const removed = await removeIntegration(session, integration, address, { lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
   if (removed.kind === "confirm_lockout") {
-    return data({ error: "Nothing was removed: no admin would be left who can sign in with a password and authenticator app. Tick the confirmation to remove it anyway." }, { status: 409 });
+    return data(
+      {
+        error: "Nothing was removed: no admin would be left who can sign in with a password and authenticator app. Tick the confirmation to remove it anyway.",
+      },
+      { status: 409 },
+    );
   }
   const { preview } = removed;
   let message = `Integration removed. ${preview.linked.length} link(s) revoked.`;
@@ -106,8 +126,8 @@ export default function IntegrationDetail() {
         {waiting ? (
           <>
             <p>
-              The app can't get a token for this tenant yet. A global administrator of the tenant may still need to grant consent for the app's API permissions (sign-in, and
-              Microsoft Graph <code>User.Read.All</code> for sync). Consent can take a minute to reach every Microsoft server.
+              The app can't get a token for this tenant yet. A global administrator of the tenant may still need to grant consent for the app's API permissions
+              (sign-in, and Microsoft Graph <code>User.Read.All</code> for sync). Consent can take a minute to reach every Microsoft server.
             </p>
             <div className="row">
               <Form method="post">

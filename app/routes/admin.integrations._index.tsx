@@ -33,14 +33,22 @@ const schema = z.object({
 export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireAdmin(request);
   const org = await db.organization.findUniqueOrThrow({ where: { id: session.user.orgId } });
-  if (!org.ssoLicensed) return data({ errors: { form: "Your organization's plan does not include single sign-on." } as Record<string, string>, tenant: "" }, { status: 403 });
+  if (!org.ssoLicensed)
+    return data({ errors: { form: "Your organization's plan does not include single sign-on." } as Record<string, string>, tenant: "" }, { status: 403 });
   const form = await request.formData();
   const parsed = parseForm(form, schema);
   const tenantTyped = String(form.get("tenant") ?? "").slice(0, 253);
   if (!parsed.ok) return data({ errors: parsed.errors, tenant: tenantTyped }, { status: 400 });
   const address = clientAddress(context);
 
-  if (!microsoftConfigured()) return data({ errors: { tenant: "Microsoft sign-in is not configured on this server yet (ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET)." } as Record<string, string>, tenant: tenantTyped }, { status: 400 });
+  if (!microsoftConfigured())
+    return data(
+      {
+        errors: { tenant: "Microsoft sign-in is not configured on this server yet (ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET)." } as Record<string, string>,
+        tenant: tenantTyped,
+      },
+      { status: 400 },
+    );
   const result = await addIntegration(session, parsed.data.tenant, address);
   if (!result.ok) return data({ errors: { tenant: result.error } as Record<string, string>, tenant: tenantTyped }, { status: 400 });
   return redirect(result.consentUrl);

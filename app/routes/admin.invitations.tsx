@@ -96,16 +96,31 @@ export default function Invitations() {
       <section className="card" aria-labelledby="invite-heading">
         <h2 id="invite-heading">Invite someone</h2>
         <p className="hint">
-          They get an email with a link that works once, for {days} days. People who sign in with Microsoft are told to use their
-          Microsoft account; everyone else chooses a password and then sets up an authenticator app.
+          They get an email with a link that works once, for {days} days. People who sign in with Microsoft are told to use their Microsoft account; everyone
+          else chooses a password and then sets up an authenticator app.
         </p>
         <Form method="post" noValidate>
           <FormError message={errors.form ?? errors.intent} />
-          <Field name="email" label="Email address" type="email" autoComplete="off" required maxLength={IDENTIFIER_MAX} defaultValue={result?.values.email} error={errors.email} />
+          <Field
+            name="email"
+            label="Email address"
+            type="email"
+            autoComplete="off"
+            required
+            maxLength={IDENTIFIER_MAX}
+            defaultValue={result?.values.email}
+            error={errors.email}
+          />
           <Field name="name" label="Name" autoComplete="off" required maxLength={100} defaultValue={result?.values.name} error={errors.name} />
           <div>
             <label htmlFor="role">Role</label>
-            <select id="role" name="role" defaultValue={result?.values.role === "admin" ? "admin" : "member"} aria-invalid={errors.role ? true : undefined} aria-describedby={errors.role ? "role-error" : undefined}>
+            <select
+              id="role"
+              name="role"
+              defaultValue={result?.values.role === "admin" ? "admin" : "member"}
+              aria-invalid={errors.role ? true : undefined}
+              aria-describedby={errors.role ? "role-error" : undefined}
+            >
               <option value="member">Member</option>
               <option value="admin">Admin</option>
             </select>

@@ -16,11 +16,18 @@ export const meta: MetaFunction = () => [{ title: "Single Sign-On" }];
 
 const SWITCHES = { org: "ssoEnabled", all: "ssoForAllSynced" } as const satisfies Record<string, OrgSwitch>;
 type Target = keyof typeof SWITCHES;
-const confirmSchema = z.string().regex(/^(off|lockout)-(org|all)$/).nullable().catch(null);
+const confirmSchema = z
+  .string()
+  .regex(/^(off|lockout)-(org|all)$/)
+  .nullable()
+  .catch(null);
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireAdmin(request);
-  const org = await db.organization.findUniqueOrThrow({ where: { id: user.orgId }, include: { syncIntegration: { select: { status: true, displayName: true, tenantId: true } } } });
+  const org = await db.organization.findUniqueOrThrow({
+    where: { id: user.orgId },
+    include: { syncIntegration: { select: { status: true, displayName: true, tenantId: true } } },
+  });
   const [synced, syncedWithFlag, activeIntegrations] = await Promise.all([
     db.user.count({ where: { orgId: org.id, source: "synced", status: "active" } }),
     db.user.count({ where: { orgId: org.id, source: "synced", status: "active", ssoEnabled: true } }),
@@ -36,7 +43,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
     licensed: org.ssoLicensed,
     ssoEnabled: org.ssoEnabled,
     ssoForAllSynced: org.ssoForAllSynced,
-    sync: org.syncIntegration ? { name: org.syncIntegration.displayName ?? org.syncIntegration.tenantId, active: org.syncIntegration.status === "active" } : null,
+    sync: org.syncIntegration
+      ? { name: org.syncIntegration.displayName ?? org.syncIntegration.tenantId, active: org.syncIntegration.status === "active" }
+      : null,
     synced,
     syncedWithFlag,
     activeIntegrations,
@@ -108,7 +117,10 @@ export default function SingleSignOn() {
             </>
           )}
         </p>
-        <p className="hint">With SSO on, users with a linked Microsoft account, and synced users with SSO, sign in with Microsoft. Everyone else keeps their password and authenticator app.</p>
+        <p className="hint">
+          With SSO on, users with a linked Microsoft account, and synced users with SSO, sign in with Microsoft. Everyone else keeps their password and
+          authenticator app.
+        </p>
         {s.pending ? null : toggle("org", s.ssoEnabled)}
       </section>
 
@@ -122,7 +134,10 @@ export default function SingleSignOn() {
               <strong>{s.ssoForAllSynced ? "on" : "off"}</strong>
               {s.ssoForAllSynced ? ": no synced user can be excepted." : `; ${s.syncedWithFlag} have it switched on one by one (on each user's page).`}
             </p>
-            <p className="hint">When SSO starts for a synced user, their password is removed: they sign in with Microsoft only. Keep at least one admin on password + authenticator app for when Microsoft is down.</p>
+            <p className="hint">
+              When SSO starts for a synced user, their password is removed: they sign in with Microsoft only. Keep at least one admin on password +
+              authenticator app for when Microsoft is down.
+            </p>
             {s.pending ? null : toggle("all", s.ssoForAllSynced)}
           </>
         ) : (
@@ -135,7 +150,10 @@ export default function SingleSignOn() {
   );
 }
 
-type ConfirmProps = { pending: { step: "off" | "lockout"; target: Target; enabled: boolean }; preview: Parameters<typeof SwitchPreview>[0]["preview"] & { toMicrosoft: { id: string }[]; admins: number } };
+type ConfirmProps = {
+  pending: { step: "off" | "lockout"; target: Target; enabled: boolean };
+  preview: Parameters<typeof SwitchPreview>[0]["preview"] & { toMicrosoft: { id: string }[]; admins: number };
+};
 
 function Confirm({ pending, preview }: ConfirmProps) {
   const label = pending.enabled ? LABELS[pending.target].on : LABELS[pending.target].off;
@@ -146,8 +164,8 @@ function Confirm({ pending, preview }: ConfirmProps) {
         {pending.step === "lockout" ? (
           <>
             <p className="form-error" role="alert">
-              Every admin of your organization would sign in with Microsoft only. If Microsoft is down or the integration breaks, nobody could sign in to fix it.
-              We recommend keeping one admin on password + authenticator app.
+              Every admin of your organization would sign in with Microsoft only. If Microsoft is down or the integration breaks, nobody could sign in to fix
+              it. We recommend keeping one admin on password + authenticator app.
             </p>
             <p>{preview.toMicrosoft.length} user(s) would start signing in with Microsoft.</p>
             <input type="hidden" name="lockoutConfirmed" value="yes" />

@@ -83,7 +83,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const choice = { integrationId: input.integrationId, scope: input.scope, groupId: input.scope === "group" ? input.groupId!.toLowerCase() : null };
     const result = await connect(session, choice, input.confirmed === "yes", address);
     if (result.kind === "refused") return fail({ [result.field]: result.message }, result.field === "form" ? 409 : 400, values);
-    if (result.kind === "confirm") return data<ActionData>({ errors: {}, values, confirm: { ...result, integrationId: choice.integrationId, scope: choice.scope, groupId: choice.groupId ?? "" } });
+    if (result.kind === "confirm")
+      return data<ActionData>({
+        errors: {},
+        values,
+        confirm: { ...result, integrationId: choice.integrationId, scope: choice.scope, groupId: choice.groupId ?? "" },
+      });
     return done(result.message);
   }
   if (input.intent === "stop") {
@@ -94,7 +99,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (!org.syncIntegrationId) return fail({ form: "Choose a sync connection first." }, 400);
     const started = await startSync(org.syncIntegrationId, "manual", {}, session.userId);
     if (started.kind === "busy") return fail({ form: "A sync is already running for this tenant; its progress is shown below." }, 409);
-    if (started.kind === "not_connected") return fail({ form: "The sync connection is not active. Check the integration under Users → Microsoft integrations." }, 400);
+    if (started.kind === "not_connected")
+      return fail({ form: "The sync connection is not active. Check the integration under Users → Microsoft integrations." }, 400);
     return done("Sync started. Its progress is shown below.");
   }
   const result = await resolveConflict(session, input.conflictId, input.resolution, address, { lockoutConfirmed: input.lockoutConfirmed === "yes" });
@@ -131,7 +137,11 @@ export default function EntraIdSync() {
   }
   const errors = result?.errors ?? {};
   const current = runs.find((r) => r.status === "running");
-  const chosen = { integrationId: result?.values?.integrationId || connection?.id || "", scope: result?.values?.scope || connection?.scope || "tenant", groupId: result?.values?.groupId ?? connection?.groupId ?? "" };
+  const chosen = {
+    integrationId: result?.values?.integrationId || connection?.id || "",
+    scope: result?.values?.scope || connection?.scope || "tenant",
+    groupId: result?.values?.groupId ?? connection?.groupId ?? "",
+  };
   return (
     <>
       {running ? (
@@ -148,11 +158,16 @@ export default function EntraIdSync() {
             : "Sync is off. Choose an active integration to read its users from Microsoft Entra ID."}
         </p>
         {connection && connection.status !== "active" ? (
-          <p className="form-error">This integration is not active (it was removed or is waiting for consent), so sync is paused. Activate it again under Users → Microsoft integrations, or choose another one.</p>
+          <p className="form-error">
+            This integration is not active (it was removed or is waiting for consent), so sync is paused. Activate it again under Users → Microsoft
+            integrations, or choose another one.
+          </p>
         ) : null}
         {result?.confirm ? (
           <Form method="post" aria-labelledby="confirm-heading">
-            <h3 id="confirm-heading">{result.confirm.scopeChanges ? "Change what is synced?" : `Sync ${result.confirm.to} instead of ${result.confirm.from}?`}</h3>
+            <h3 id="confirm-heading">
+              {result.confirm.scopeChanges ? "Change what is synced?" : `Sync ${result.confirm.to} instead of ${result.confirm.from}?`}
+            </h3>
             <p>
               {result.confirm.scopeChanges
                 ? "The next run reads the new scope from the start. Synced users outside it are deactivated and signed out."
@@ -176,7 +191,13 @@ export default function EntraIdSync() {
             <FormError message={errors.form ?? errors.intent ?? errors.confirmed} />
             <div>
               <label htmlFor="integrationId">Sync connection</label>
-              <select id="integrationId" name="integrationId" defaultValue={chosen.integrationId} aria-invalid={errors.integrationId ? true : undefined} aria-describedby={errors.integrationId ? "integrationId-error" : undefined}>
+              <select
+                id="integrationId"
+                name="integrationId"
+                defaultValue={chosen.integrationId}
+                aria-invalid={errors.integrationId ? true : undefined}
+                aria-describedby={errors.integrationId ? "integrationId-error" : undefined}
+              >
                 {integrations.map((i) => (
                   <option key={i.id} value={i.id}>
                     {i.name} ({i.tenantId})
@@ -203,7 +224,15 @@ export default function EntraIdSync() {
                 </p>
               ) : null}
             </fieldset>
-            <Field name="groupId" label="Group object ID (for a group scope)" maxLength={100} autoComplete="off" defaultValue={chosen.groupId} error={errors.groupId} hint="Nested groups are not followed: only the group's direct user members are synced." />
+            <Field
+              name="groupId"
+              label="Group object ID (for a group scope)"
+              maxLength={100}
+              autoComplete="off"
+              defaultValue={chosen.groupId}
+              error={errors.groupId}
+              hint="Nested groups are not followed: only the group's direct user members are synced."
+            />
             <div className="row">
               <Submit name="intent" value="connect" pendingText="Saving…">
                 {connection ? "Change…" : "Start syncing"}
@@ -226,8 +255,8 @@ export default function EntraIdSync() {
           <h2 id="run-heading">Sync now</h2>
           {current ? (
             <p>
-              A sync is running (started {when(current.startedAt)}): {current.pagesDone} page(s) read, {current.created} created, {current.updated} updated, {current.deactivated} deactivated,{" "}
-              {current.conflicts} conflict(s), {current.errors} error(s).
+              A sync is running (started {when(current.startedAt)}): {current.pagesDone} page(s) read, {current.created} created, {current.updated} updated,{" "}
+              {current.deactivated} deactivated, {current.conflicts} conflict(s), {current.errors} error(s).
             </p>
           ) : (
             <Form method="post">
@@ -253,7 +282,10 @@ export default function EntraIdSync() {
                 </td>
                 <td>
                   {c.local.name}
-                  <div className="hint">{c.local.email ?? "no email"}{c.local.synced ? " · synced" : ""}</div>
+                  <div className="hint">
+                    {c.local.email ?? "no email"}
+                    {c.local.synced ? " · synced" : ""}
+                  </div>
                 </td>
                 <td>
                   <Form method="post" className="row">

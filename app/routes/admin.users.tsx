@@ -18,7 +18,14 @@ export const meta: MetaFunction = () => [{ title: "Users" }];
 const methodLabel = { microsoft: "Microsoft", password: "Password + TOTP", none: "None — needs action" } as const;
 
 const PAGE_SIZE = 50;
-const FILTERS = { all: "All users", synced: "All users with active sync", local: "Users not synced", microsoft: "Sign in with Microsoft", password: "Sign in with password", none: "No sign-in method" } as const;
+const FILTERS = {
+  all: "All users",
+  synced: "All users with active sync",
+  local: "Users not synced",
+  microsoft: "Sign in with Microsoft",
+  password: "Sign in with password",
+  none: "No sign-in method",
+} as const;
 type Filter = keyof typeof FILTERS;
 const querySchema = z.object({
   show: z.enum(Object.keys(FILTERS) as [Filter, ...Filter[]]).catch("all"),
@@ -32,7 +39,11 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const { state, strategyOf } = await orgMethods(admin.orgId);
   const where: Prisma.UserWhereInput = {
     orgId: admin.orgId,
-    ...(query.show === "synced" ? { source: "synced", status: "active", syncIntegrationId: state.syncIntegrationId ?? "-" } : query.show === "local" ? { source: "local" } : {}),
+    ...(query.show === "synced"
+      ? { source: "synced", status: "active", syncIntegrationId: state.syncIntegrationId ?? "-" }
+      : query.show === "local"
+        ? { source: "local" }
+        : {}),
     ...(query.q ? { OR: [{ name: { contains: query.q } }, { email: { contains: query.q.toLowerCase() } }, { phone: { contains: query.q } }] } : {}),
   };
   // The method is the strategy's answer, so a method filter is applied after resolving each row (pure, no I/O).
@@ -42,7 +53,15 @@ export async function loader({ request }: LoaderFunctionArgs) {
     orderBy: { name: "asc" },
     take: byMethod ? 5000 : PAGE_SIZE + 1,
     skip: byMethod ? 0 : (query.page - 1) * PAGE_SIZE,
-    select: { ...strategyUserSelect, name: true, email: true, phone: true, role: true, status: true, microsoftLink: { select: { integrationId: true, upn: true, tenantId: true } } },
+    select: {
+      ...strategyUserSelect,
+      name: true,
+      email: true,
+      phone: true,
+      role: true,
+      status: true,
+      microsoftLink: { select: { integrationId: true, upn: true, tenantId: true } },
+    },
   });
   const users = rows
     .map((u) => ({
@@ -73,7 +92,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireAdmin(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ error: Object.values(parsed.errors)[0] }, { status: 400 });
-  const result = await revokeLink(session, parsed.data.userId, clientAddress(context), { sendLink: parsed.data.sendLink === "yes", lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
+  const result = await revokeLink(session, parsed.data.userId, clientAddress(context), {
+    sendLink: parsed.data.sendLink === "yes",
+    lockoutConfirmed: parsed.data.lockoutConfirmed === "yes",
+  });
   if (!result.ok && result.status === 404) throw new Response("Not found", { status: 404 });
   if (!result.ok) return data({ error: result.message }, { status: result.status });
   return redirect("/admin/users", { headers: { "Set-Cookie": await setFlash(result.message) } });

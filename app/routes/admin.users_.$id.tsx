@@ -21,7 +21,8 @@ const METHOD = { microsoft: "Microsoft", password: "Password + authenticator app
 
 async function load(request: Request, id: string | undefined) {
   const session = await requireAdmin(request);
-  const user = typeof id === "string" && id.length <= 64 ? await db.user.findFirst({ where: { id, orgId: session.user.orgId }, include: { microsoftLink: true } }) : null;
+  const user =
+    typeof id === "string" && id.length <= 64 ? await db.user.findFirst({ where: { id, orgId: session.user.orgId }, include: { microsoftLink: true } }) : null;
   if (!user) throw new Response("Not found", { status: 404 });
   return { session, user };
 }
@@ -51,7 +52,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       entraUpn: user.entraUpn,
       lastSyncedAt: user.lastSyncedAt?.toISOString() ?? null,
       hasPassword: Boolean(user.passwordHash),
-      link: user.microsoftLink ? { upn: user.microsoftLink.upn, tenantId: user.microsoftLink.tenantId, since: user.microsoftLink.createdAt.toISOString() } : null,
+      link: user.microsoftLink
+        ? { upn: user.microsoftLink.upn, tenantId: user.microsoftLink.tenantId, since: user.microsoftLink.createdAt.toISOString() }
+        : null,
     },
     method: strategy.method,
     sessions,
@@ -134,7 +137,8 @@ export default function UserPage() {
             </p>
             {allSynced ? (
               <p>
-                SSO is <strong>on for all synced users</strong>: no synced user can be excepted. Change it on the <Link to="/admin/sso">Single Sign-On</Link> page.
+                SSO is <strong>on for all synced users</strong>: no synced user can be excepted. Change it on the <Link to="/admin/sso">Single Sign-On</Link>{" "}
+                page.
               </p>
             ) : confirm ? (
               <Form method="post" aria-labelledby="confirm-heading">
@@ -148,7 +152,8 @@ export default function UserPage() {
                 ) : (
                   <>
                     <p className="form-error" role="alert">
-                      Every admin of your organization would then sign in with Microsoft only; if Microsoft is down nobody could sign in to fix it. Keep one admin on password + authenticator app.
+                      Every admin of your organization would then sign in with Microsoft only; if Microsoft is down nobody could sign in to fix it. Keep one
+                      admin on password + authenticator app.
                     </p>
                     <input type="hidden" name="lockoutConfirmed" value="yes" />
                     <input type="hidden" name="enabled" value="on" />
@@ -179,7 +184,8 @@ export default function UserPage() {
           <section className="card" aria-labelledby="link-heading">
             <h2 id="link-heading">Microsoft account</h2>
             <p>
-              Linked to {u.link.upn ?? u.link.tenantId} since {new Date(u.link.since).toUTCString()}. Revoke it from the <Link to="/admin/users">users list</Link>.
+              Linked to {u.link.upn ?? u.link.tenantId} since {new Date(u.link.since).toUTCString()}. Revoke it from the{" "}
+              <Link to="/admin/users">users list</Link>.
             </p>
           </section>
         ) : null}

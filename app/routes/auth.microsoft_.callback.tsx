@@ -13,17 +13,62 @@ export const meta: MetaFunction = () => [{ title: "Microsoft sign-in" }];
 type Problem = { title: string; message: string; next: { to: string; label: string } };
 
 const problems = {
-  cancelled: { title: "Microsoft sign-in was cancelled", message: "You left Microsoft's sign-in page before finishing. Nothing was changed.", next: { to: "/login", label: "Back to sign in" } },
-  expired: { title: "This sign-in has expired", message: "The answer from Microsoft was too old, already used, or meant for another browser. Nothing was changed; start again.", next: { to: "/login", label: "Start again" } },
-  notConnected: { title: "This Microsoft account isn't connected to an account here", message: "Sign in with the Microsoft account linked to your portal account, or sign in with your password.", next: { to: "/login", label: "Back to sign in" } },
-  notVerified: { title: "Microsoft's answer could not be verified", message: "For your security you were not signed in. Start again; if it keeps happening, tell your administrator.", next: { to: "/login", label: "Start again" } },
-  unavailable: { title: "Microsoft sign-in is unavailable", message: "Microsoft did not answer in time. Try again in a few minutes. People who sign in with a password are not affected.", next: { to: "/login", label: "Back to sign in" } },
-  notForYou: { title: "Microsoft sign-in isn't turned on for your account", message: "Your organization has not enabled Microsoft sign-in for you. Sign in with your password instead.", next: { to: "/login", label: "Sign in with your password" } },
-  wrongTenant: { title: "That Microsoft account belongs to another organization", message: "Sign in at Microsoft with an account of your organization's registered tenant. Nothing was linked.", next: { to: "/settings/microsoft", label: "Back to settings" } },
-  taken: { title: "That Microsoft account is linked to someone else", message: "A Microsoft account can be linked to one portal account only. Nothing was linked.", next: { to: "/settings/microsoft", label: "Back to settings" } },
-  wrongAccount: { title: "That is not the Microsoft account you sign in with", message: "Sign in at Microsoft with the account your portal account uses. Nothing was changed.", next: { to: "/login", label: "Back to sign in" } },
-  lockout: { title: "Nothing was linked", message: "You are the last admin who signs in with a password and authenticator app. Confirm on the previous page that you want to sign in with Microsoft only, then try again.", next: { to: "/settings/microsoft", label: "Back to settings" } },
-  notFresh: { title: "Microsoft did not confirm a fresh sign-in", message: "For your security the change needs a sign-in at Microsoft just now. Nothing was changed; try again and sign in at Microsoft when asked.", next: { to: "/settings/microsoft", label: "Back to settings" } },
+  cancelled: {
+    title: "Microsoft sign-in was cancelled",
+    message: "You left Microsoft's sign-in page before finishing. Nothing was changed.",
+    next: { to: "/login", label: "Back to sign in" },
+  },
+  expired: {
+    title: "This sign-in has expired",
+    message: "The answer from Microsoft was too old, already used, or meant for another browser. Nothing was changed; start again.",
+    next: { to: "/login", label: "Start again" },
+  },
+  notConnected: {
+    title: "This Microsoft account isn't connected to an account here",
+    message: "Sign in with the Microsoft account linked to your portal account, or sign in with your password.",
+    next: { to: "/login", label: "Back to sign in" },
+  },
+  notVerified: {
+    title: "Microsoft's answer could not be verified",
+    message: "For your security you were not signed in. Start again; if it keeps happening, tell your administrator.",
+    next: { to: "/login", label: "Start again" },
+  },
+  unavailable: {
+    title: "Microsoft sign-in is unavailable",
+    message: "Microsoft did not answer in time. Try again in a few minutes. People who sign in with a password are not affected.",
+    next: { to: "/login", label: "Back to sign in" },
+  },
+  notForYou: {
+    title: "Microsoft sign-in isn't turned on for your account",
+    message: "Your organization has not enabled Microsoft sign-in for you. Sign in with your password instead.",
+    next: { to: "/login", label: "Sign in with your password" },
+  },
+  wrongTenant: {
+    title: "That Microsoft account belongs to another organization",
+    message: "Sign in at Microsoft with an account of your organization's registered tenant. Nothing was linked.",
+    next: { to: "/settings/microsoft", label: "Back to settings" },
+  },
+  taken: {
+    title: "That Microsoft account is linked to someone else",
+    message: "A Microsoft account can be linked to one portal account only. Nothing was linked.",
+    next: { to: "/settings/microsoft", label: "Back to settings" },
+  },
+  wrongAccount: {
+    title: "That is not the Microsoft account you sign in with",
+    message: "Sign in at Microsoft with the account your portal account uses. Nothing was changed.",
+    next: { to: "/login", label: "Back to sign in" },
+  },
+  lockout: {
+    title: "Nothing was linked",
+    message:
+      "You are the last admin who signs in with a password and authenticator app. Confirm on the previous page that you want to sign in with Microsoft only, then try again.",
+    next: { to: "/settings/microsoft", label: "Back to settings" },
+  },
+  notFresh: {
+    title: "Microsoft did not confirm a fresh sign-in",
+    message: "For your security the change needs a sign-in at Microsoft just now. Nothing was changed; try again and sign in at Microsoft when asked.",
+    next: { to: "/settings/microsoft", label: "Back to settings" },
+  },
 } satisfies Record<string, Problem>;
 
 const PROBLEM: Record<MicrosoftFailure, keyof typeof problems> = {
@@ -45,7 +90,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const address = clientAddress(context);
   const session = await getSession(request);
   const active = session?.stage === "active" ? session : null;
-  const outcome = await completeMicrosoft({ request, query: new URL(request.url).searchParams, session: active, browserBinding: await browserBinding(request), address });
+  const outcome = await completeMicrosoft({
+    request,
+    query: new URL(request.url).searchParams,
+    session: active,
+    browserBinding: await browserBinding(request),
+    address,
+  });
   if (outcome.kind === "signed_in") return redirect(outcome.next.location, { headers: { "Set-Cookie": outcome.next.setCookie } });
   if (outcome.kind === "linked") {
     const removed = outcome.passwordRemoved ? " Your password was removed: Microsoft replaces it." : "";

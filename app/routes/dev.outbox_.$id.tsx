@@ -4,17 +4,13 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { readOutboxMessage, requireOutboxPage } from "~/lib/mail/transport.server.ts";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [
-  { title: `${data?.message.subject ?? "Message"} · Outbox (development)` },
-];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.message.subject ?? "Message"} · Outbox (development)` }];
 
 const ENTITIES: Record<string, string> = { "&amp;": "&", "&quot;": '"', "&#x27;": "'", "&#39;": "'", "&lt;": "<", "&gt;": ">" };
 
 /** The distinct http(s) links of an HTML message, in order. */
 function linksIn(html: string): string[] {
-  const links = [...html.matchAll(/href="([^"]*)"/g)].map((match) =>
-    match[1].replace(/&(amp|quot|#x27|#39|lt|gt);/g, (entity) => ENTITIES[entity]),
-  );
+  const links = [...html.matchAll(/href="([^"]*)"/g)].map((match) => match[1].replace(/&(amp|quot|#x27|#39|lt|gt);/g, (entity) => ENTITIES[entity]));
   return [...new Set(links.filter((link) => /^https?:\/\//i.test(link)))];
 }
 

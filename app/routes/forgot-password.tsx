@@ -36,7 +36,8 @@ export default function ForgotPassword() {
         {result?.sent ? (
           <div role="status">
             <p>
-              If an account exists for <strong>{result.identifier}</strong>, we've sent a link to its email address. The link works once, within {RESET_MINUTES} minutes.
+              If an account exists for <strong>{result.identifier}</strong>, we've sent a link to its email address. The link works once, within {RESET_MINUTES}{" "}
+              minutes.
             </p>
             <p>After you set a new password you'll still be asked for your authenticator code.</p>
             <p>
@@ -46,7 +47,15 @@ export default function ForgotPassword() {
         ) : (
           <Form method="post" noValidate>
             <p>Enter the email address or mobile number you sign in with. We'll email you a link to set a new password.</p>
-            <Field name="identifier" label="Email address or mobile number" autoComplete="username" required maxLength={IDENTIFIER_MAX} defaultValue={result?.identifier} error={result?.errors?.identifier} />
+            <Field
+              name="identifier"
+              label="Email address or mobile number"
+              autoComplete="username"
+              required
+              maxLength={IDENTIFIER_MAX}
+              defaultValue={result?.identifier}
+              error={result?.errors?.identifier}
+            />
             <Submit pendingText="Sending…">Send reset link</Submit>
             <p className="hint">
               <Link to="/login">Back to sign in</Link>

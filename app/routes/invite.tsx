@@ -21,9 +21,7 @@ const schemas = {
 
 const MICROSOFT_DOWN = "Microsoft sign-in is unavailable right now: Microsoft did not answer in time. Try again in a few minutes.";
 
-type View =
-  | { state: "invalid" }
-  | { state: "password" | "microsoft"; token: string; name: string; email: string | null; orgName: string };
+type View = { state: "invalid" } | { state: "password" | "microsoft"; token: string; name: string; email: string | null; orgName: string };
 
 // 410 Gone: the link existed or never did, either way it will not work again.
 const invalid = () => data<View>({ state: "invalid" }, { status: 410 });
@@ -77,10 +75,7 @@ export default function Invite() {
       <main className="narrow">
         <h1>This invitation link is no longer valid</h1>
         <div className="card">
-          <p>
-            It was already used, it expired, or your administrator withdrew it or sent a newer one. Ask your administrator to send you a new
-            invitation.
-          </p>
+          <p>It was already used, it expired, or your administrator withdrew it or sent a newer one. Ask your administrator to send you a new invitation.</p>
           <p>
             If you have already accepted it, <Link to="/login">sign in</Link>.
           </p>
@@ -94,8 +89,8 @@ export default function Invite() {
         <h1>Welcome to {view.orgName}</h1>
         <div className="card">
           <p>
-            {view.name}, you sign in to {view.orgName} with your Microsoft work account{view.email ? <> ({view.email})</> : null}. There is no
-            separate password to create.
+            {view.name}, you sign in to {view.orgName} with your Microsoft work account{view.email ? <> ({view.email})</> : null}. There is no separate password
+            to create.
           </p>
           <Form method="post">
             <input type="hidden" name="token" value={view.token} />
@@ -113,8 +108,8 @@ export default function Invite() {
       <h1>Set your password</h1>
       <div className="card">
         <p>
-          Welcome to {view.orgName}, {view.name}. Choose a password for {view.email ? <strong>{view.email}</strong> : "your account"}. Then sign in
-          with it: you'll set up an authenticator app that gives you a six-digit code at each sign-in.
+          Welcome to {view.orgName}, {view.name}. Choose a password for {view.email ? <strong>{view.email}</strong> : "your account"}. Then sign in with it:
+          you'll set up an authenticator app that gives you a six-digit code at each sign-in.
         </p>
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="password" />

@@ -40,11 +40,15 @@ export async function action({ request }: ActionFunctionArgs) {
     const start = await startLink(session, redirectTo, { lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
     if (start.kind === "redirect") return redirect(start.url);
     if (start.kind === "not_offered") return redirect(redirectTo);
-    if (start.kind === "step_up") return redirect(`/settings/confirm?redirectTo=${encodeURIComponent(`/link-microsoft?redirectTo=${encodeURIComponent(redirectTo)}`)}`);
+    if (start.kind === "step_up")
+      return redirect(`/settings/confirm?redirectTo=${encodeURIComponent(`/link-microsoft?redirectTo=${encodeURIComponent(redirectTo)}`)}`);
     return data({ error: "Tick the box to confirm that you will sign in with Microsoft only, or choose Not now." }, { status: 409 });
   } catch (error) {
     if (!(error instanceof MicrosoftUnavailableError)) throw error;
-    return data({ error: "Microsoft is unavailable right now, so your account can't be linked. You're signed in; try again later from My Profile → Settings." }, { status: 503 });
+    return data(
+      { error: "Microsoft is unavailable right now, so your account can't be linked. You're signed in; try again later from My Profile → Settings." },
+      { status: 503 },
+    );
   }
 }
 

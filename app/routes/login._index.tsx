@@ -110,12 +110,22 @@ export default function Login() {
             <input type="hidden" name="redirectTo" value={redirectTo} />
             <input type="hidden" name="identifier" value={result?.identifier} />
             <p>
-              Signing in as <strong>{result?.identifier}</strong> · <Link to={redirectTo ? `/login?redirectTo=${encodeURIComponent(redirectTo)}` : "/login"}>Use another account</Link>
+              Signing in as <strong>{result?.identifier}</strong> ·{" "}
+              <Link to={redirectTo ? `/login?redirectTo=${encodeURIComponent(redirectTo)}` : "/login"}>Use another account</Link>
             </p>
             {/* Lets password managers pair the password with the account. */}
             <input type="text" name="username" value={result?.identifier} autoComplete="username" readOnly hidden />
             <FormError message={result?.formError} />
-            <Field name="password" label="Password" type="password" autoComplete="current-password" autoFocus required maxLength={PASSWORD_MAX} error={result?.errors?.password} />
+            <Field
+              name="password"
+              label="Password"
+              type="password"
+              autoComplete="current-password"
+              autoFocus
+              required
+              maxLength={PASSWORD_MAX}
+              error={result?.errors?.password}
+            />
             <Submit pendingText="Signing in…">Sign in</Submit>
             <p className="hint">
               <Link to="/forgot-password">Forgot your password?</Link>

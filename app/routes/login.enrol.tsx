@@ -16,7 +16,10 @@ import { pendingTotpSetup } from "~/lib/two-factor.server.ts";
 export const meta: MetaFunction = () => [{ title: "Set up your authenticator app" }];
 
 const schema = z.object({
-  code: z.string().trim().regex(/^\d{6}$/, "Enter the 6-digit code your authenticator app shows for this account."),
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, "Enter the 6-digit code your authenticator app shows for this account."),
 });
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -37,10 +40,19 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const address = clientAddress(context);
   const result = await confirmEnrolment(session, parsed.data.code, address);
   if (result.kind !== "ok") {
-    const formError = result.kind === "invalid" ? "That code doesn't match. Check that the app shows this account and enter its current code." : describeFailure(result, "code");
+    const formError =
+      result.kind === "invalid"
+        ? "That code doesn't match. Check that the app shows this account and enter its current code."
+        : describeFailure(result, "code");
     return data({ codes: null, next: null, errors: undefined, formError }, { status: 400 });
   }
-  const next = await completeSignIn(request, session.user, { factor: "password_totp", enrolled: true }, address, new URL(request.url).searchParams.get("redirectTo"));
+  const next = await completeSignIn(
+    request,
+    session.user,
+    { factor: "password_totp", enrolled: true },
+    address,
+    new URL(request.url).searchParams.get("redirectTo"),
+  );
   return data({ codes: result.codes, next: next.location, errors: undefined, formError: undefined }, { headers: { "Set-Cookie": next.setCookie } });
 }
 
@@ -80,7 +92,15 @@ export default function Enrol() {
         <TotpSetupPanel {...setup} />
         <Form method="post" noValidate>
           <FormError message={result?.formError} />
-          <Field name="code" label="6-digit code from the app" autoComplete="one-time-code" inputMode="numeric" required maxLength={6} error={result?.errors?.code} />
+          <Field
+            name="code"
+            label="6-digit code from the app"
+            autoComplete="one-time-code"
+            inputMode="numeric"
+            required
+            maxLength={6}
+            error={result?.errors?.code}
+          />
           <Submit pendingText="Checking…">Confirm and continue</Submit>
         </Form>
       </div>

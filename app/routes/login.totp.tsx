@@ -12,7 +12,11 @@ import { checkSecondFactor, describeFailure } from "~/lib/signin/steps.server.ts
 export const meta: MetaFunction = () => [{ title: "Enter your code" }];
 
 const schema = z.object({
-  code: z.string().trim().min(1, "Enter the 6-digit code from your authenticator app.").max(32, "That is not a code: codes have 6 digits, recovery codes 10 characters."),
+  code: z
+    .string()
+    .trim()
+    .min(1, "Enter the 6-digit code from your authenticator app.")
+    .max(32, "That is not a code: codes have 6 digits, recovery codes 10 characters."),
 });
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -55,7 +59,9 @@ export default function TotpStep() {
           <Submit pendingText="Checking…">Verify</Submit>
         </Form>
         <Form method="post" action="/logout">
-          <button type="submit" className="secondary">Cancel and start over</button>
+          <button type="submit" className="secondary">
+            Cancel and start over
+          </button>
         </Form>
       </div>
     </main>

@@ -45,7 +45,9 @@ export default function ResetPassword() {
       <div className="card">
         {!valid ? (
           <div>
-            <p className="form-error" role="alert">This link has expired or was already used. Links work once, for 30 minutes.</p>
+            <p className="form-error" role="alert">
+              This link has expired or was already used. Links work once, for 30 minutes.
+            </p>
             <p>
               <Link to="/forgot-password">Send me a new link</Link>
             </p>

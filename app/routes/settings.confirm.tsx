@@ -45,7 +45,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (parsed.data.intent === "microsoft") {
     try {
       const url = await microsoftReauthFor(session, redirectTo);
-      return url ? redirect(url) : data({ errors: undefined, formError: "You don't sign in with Microsoft: confirm with your password and code." }, { status: 400 });
+      return url
+        ? redirect(url)
+        : data({ errors: undefined, formError: "You don't sign in with Microsoft: confirm with your password and code." }, { status: 400 });
     } catch (error) {
       if (!(error instanceof MicrosoftUnavailableError)) throw error;
       return data({ errors: undefined, formError: "Microsoft is unavailable right now. Try again in a few minutes." }, { status: 503 });
@@ -73,8 +75,24 @@ export default function ConfirmItsYou() {
       ) : method === "password" ? (
         <Form method="post" action={`/settings/confirm?redirectTo=${encodeURIComponent(redirectTo)}`} noValidate>
           <input type="hidden" name="intent" value="password" />
-          <Field name="password" label="Password" type="password" autoComplete="current-password" required maxLength={PASSWORD_MAX} error={result?.errors?.password} />
-          <Field name="code" label="6-digit code from your authenticator app" autoComplete="one-time-code" inputMode="numeric" required maxLength={32} error={result?.errors?.code} />
+          <Field
+            name="password"
+            label="Password"
+            type="password"
+            autoComplete="current-password"
+            required
+            maxLength={PASSWORD_MAX}
+            error={result?.errors?.password}
+          />
+          <Field
+            name="code"
+            label="6-digit code from your authenticator app"
+            autoComplete="one-time-code"
+            inputMode="numeric"
+            required
+            maxLength={32}
+            error={result?.errors?.code}
+          />
           <Submit pendingText="Checking…">Confirm</Submit>
         </Form>
       ) : (

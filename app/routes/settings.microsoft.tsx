@@ -18,7 +18,12 @@ export const meta: MetaFunction = () => [{ title: "Microsoft account" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const session = await requireUser(request);
-  const [strategy, link, fresh, canLink] = await Promise.all([signInStrategyFor(session.user), linkOf(session.userId), freshness(session), linkOfferIgnoringDecline(session.user)]);
+  const [strategy, link, fresh, canLink] = await Promise.all([
+    signInStrategyFor(session.user),
+    linkOf(session.userId),
+    freshness(session),
+    linkOfferIgnoringDecline(session.user),
+  ]);
   return {
     method: strategy.method,
     canUnlink: strategy.canUnlink || Boolean(link),
@@ -27,7 +32,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
     recent: fresh.recent,
     lockout: !link && canLink ? await linkingLocksOut(session.user) : false,
     link: link
-      ? { name: link.displayName, upn: link.upn, tenantId: link.tenantId, tenantName: link.integration.displayName, since: link.createdAt.toISOString(), active: link.integration.status === "active" }
+      ? {
+          name: link.displayName,
+          upn: link.upn,
+          tenantId: link.tenantId,
+          tenantName: link.integration.displayName,
+          since: link.createdAt.toISOString(),
+          active: link.integration.status === "active",
+        }
       : null,
   };
 }
@@ -48,13 +60,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
       const start = await startLink(session, back, { lockoutConfirmed, ignoreDecline: true });
       if (start.kind === "redirect") return redirect(start.url);
       if (start.kind === "step_up") return redirect(CONFIRM);
-      if (start.kind === "confirm_lockout") return data({ error: "You are the last admin who signs in with a password: tick the box to confirm you will sign in with Microsoft only." }, { status: 409 });
+      if (start.kind === "confirm_lockout")
+        return data(
+          { error: "You are the last admin who signs in with a password: tick the box to confirm you will sign in with Microsoft only." },
+          { status: 409 },
+        );
       return data({ error: "Linking a Microsoft account isn't available for your account right now." }, { status: 400 });
     }
     const result = await unlinkSelf(session, address, { lockoutConfirmed });
     if (result.kind === "step_up") return redirect(CONFIRM);
     if (result.kind === "not_linked") return data({ error: "There is no linked Microsoft account." }, { status: 400 });
-    if (result.kind === "confirm_lockout") return data({ error: "You are the last admin who could sign in: unlinking leaves you with no way in until you set a password. Tick the box to unlink anyway." }, { status: 409 });
+    if (result.kind === "confirm_lockout")
+      return data(
+        { error: "You are the last admin who could sign in: unlinking leaves you with no way in until you set a password. Tick the box to unlink anyway." },
+        { status: 409 },
+      );
     const next =
       result.to === "password"
         ? "Next time, sign in with your password and authenticator code."
@@ -94,7 +114,10 @@ export default function MicrosoftAccount() {
           <p>{s.method === "microsoft" ? "You sign in with this Microsoft account; it replaces your password." : null}</p>
           {s.recent ? (
             <Form method="post">
-              <p>After unlinking you sign in with a password and authenticator code; if you have no password yet, we email you a link to set one. You will be signed out.</p>
+              <p>
+                After unlinking you sign in with a password and authenticator code; if you have no password yet, we email you a link to set one. You will be
+                signed out.
+              </p>
               <Submit name="intent" value="unlink" className="danger" pendingText="Unlinking…">
                 Unlink Microsoft account
               </Submit>
@@ -107,7 +130,10 @@ export default function MicrosoftAccount() {
         </>
       ) : (
         <>
-          <p>No Microsoft account is linked. You sign in with {s.method === "password" ? "your password and authenticator code" : "the method your organization set"}.</p>
+          <p>
+            No Microsoft account is linked. You sign in with{" "}
+            {s.method === "password" ? "your password and authenticator code" : "the method your organization set"}.
+          </p>
           {s.canLink ? (
             <Form method="post">
               {s.declined ? <p className="hint">You chose not to be asked after sign-in. You can still link here.</p> : null}

@@ -16,7 +16,10 @@ import { describeFailure } from "~/lib/signin/steps.server.ts";
 export const meta: MetaFunction = () => [{ title: "Change password" }];
 
 const schema = passwordsMatch(
-  z.object({ currentPassword: z.string().min(1, "Enter your current password.").max(PASSWORD_MAX, "That is not your current password."), ...newPasswordFields }),
+  z.object({
+    currentPassword: z.string().min(1, "Enter your current password.").max(PASSWORD_MAX, "That is not your current password."),
+    ...newPasswordFields,
+  }),
 );
 
 const MICROSOFT = "You sign in with your Microsoft account, so you have no password here to change.";
@@ -37,10 +40,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.ok) return data({ errors: parsed.errors as Record<string, string>, formError: undefined }, { status: 400 });
   const result = await changeOwnPassword(session, parsed.data.currentPassword, parsed.data.newPassword, clientAddress(context));
   if (result.kind === "microsoft") return data({ errors: undefined, formError: MICROSOFT }, { status: 409 });
-  if (result.kind === "invalid") return data({ errors: { currentPassword: "That is not your current password." } as Record<string, string>, formError: undefined }, { status: 400 });
+  if (result.kind === "invalid")
+    return data({ errors: { currentPassword: "That is not your current password." } as Record<string, string>, formError: undefined }, { status: 400 });
   if (result.kind !== "ok") return data({ errors: undefined, formError: describeFailure(result, "password") }, { status: 429 });
   const ended = result.otherSessionsEnded;
-  const flash = await setFlash(ended ? `Password changed. ${ended === 1 ? "Your other session was" : `Your ${ended} other sessions were`} signed out.` : "Password changed.");
+  const flash = await setFlash(
+    ended ? `Password changed. ${ended === 1 ? "Your other session was" : `Your ${ended} other sessions were`} signed out.` : "Password changed.",
+  );
   return redirect("/settings/password", { headers: { "Set-Cookie": flash } });
 }
 
@@ -60,7 +66,15 @@ export default function ChangePassword() {
       <h2 id="pw-heading">Change password</h2>
       <Form method="post" noValidate>
         <FormError message={result?.formError} />
-        <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" required maxLength={PASSWORD_MAX} error={result?.errors?.currentPassword} />
+        <Field
+          name="currentPassword"
+          label="Current password"
+          type="password"
+          autoComplete="current-password"
+          required
+          maxLength={PASSWORD_MAX}
+          error={result?.errors?.currentPassword}
+        />
         <NewPasswordFields errors={result?.errors} />
         <Submit pendingText="Saving…">Change password</Submit>
         <p className="hint">Changing your password signs you out everywhere else.</p>

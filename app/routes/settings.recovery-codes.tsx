@@ -13,7 +13,12 @@ import { describeFailure } from "~/lib/signin/steps.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Recovery codes" }];
 
-const schema = z.object({ code: z.string().trim().regex(/^\d{6}$/, "Enter the 6-digit code from your authenticator app.") });
+const schema = z.object({
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, "Enter the 6-digit code from your authenticator app."),
+});
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const session = await requireRecentSignIn(request);
@@ -48,7 +53,15 @@ export default function RecoveryCodes() {
         You have <strong>{remaining}</strong> unused recovery code{remaining === 1 ? "" : "s"}. Making new ones replaces all of them.
       </p>
       <Form method="post" noValidate>
-        <Field name="code" label="6-digit code from your authenticator app" autoComplete="one-time-code" inputMode="numeric" required maxLength={6} error={result?.errors?.code} />
+        <Field
+          name="code"
+          label="6-digit code from your authenticator app"
+          autoComplete="one-time-code"
+          inputMode="numeric"
+          required
+          maxLength={6}
+          error={result?.errors?.code}
+        />
         <Submit pendingText="Making codes…">Make new recovery codes</Submit>
       </Form>
     </section>

@@ -16,10 +16,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { sessions: await sessionsOf(await requireUser(request)) };
 }
 
-const schema = z.discriminatedUnion("intent", [
-  z.object({ intent: z.literal("end"), handle: z.string().regex(/^[0-9a-f]{16}$/, "Choose a session from the list.") }),
-  z.object({ intent: z.literal("end-others") }),
-], { error: "Choose what to sign out." });
+const schema = z.discriminatedUnion(
+  "intent",
+  [
+    z.object({ intent: z.literal("end"), handle: z.string().regex(/^[0-9a-f]{16}$/, "Choose a session from the list.") }),
+    z.object({ intent: z.literal("end-others") }),
+  ],
+  { error: "Choose what to sign out." },
+);
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireUser(request);

@@ -25,11 +25,13 @@ export default function Settings() {
       <main>
         <h1>My Profile · Settings</h1>
         <nav className="tabs" aria-label="Settings">
-          {tabs.filter(([, , always]) => always || method !== "microsoft").map(([to, label]) => (
-            <NavLink key={to} to={to} end>
-              {label}
-            </NavLink>
-          ))}
+          {tabs
+            .filter(([, , always]) => always || method !== "microsoft")
+            .map(([to, label]) => (
+              <NavLink key={to} to={to} end>
+                {label}
+              </NavLink>
+            ))}
         </nav>
         <Outlet />
       </main>

@@ -16,7 +16,10 @@ export const meta: MetaFunction = () => [{ title: "Authenticator app" }];
 
 const schema = z.object({
   currentCode: z.string().trim().min(1, "Enter a code from your current authenticator app, or a recovery code.").max(32, "That is not a code."),
-  newCode: z.string().trim().regex(/^\d{6}$/, "Enter the 6-digit code the new entry in your app shows."),
+  newCode: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, "Enter the 6-digit code the new entry in your app shows."),
 });
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -29,8 +32,20 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ codes: null, errors: parsed.errors, formError: undefined }, { status: 400 });
   const result = await replaceAuthenticator(session, parsed.data.currentCode, parsed.data.newCode, clientAddress(context));
-  if (result.kind === "current_invalid") return data({ codes: null, errors: { currentCode: describeFailure(result.failure, "code") } as Record<string, string>, formError: undefined }, { status: 400 });
-  if (result.kind === "new_invalid") return data({ codes: null, errors: { newCode: "That code doesn't match the new entry. Scan the QR code again and enter its current code." } as Record<string, string>, formError: undefined }, { status: 400 });
+  if (result.kind === "current_invalid")
+    return data(
+      { codes: null, errors: { currentCode: describeFailure(result.failure, "code") } as Record<string, string>, formError: undefined },
+      { status: 400 },
+    );
+  if (result.kind === "new_invalid")
+    return data(
+      {
+        codes: null,
+        errors: { newCode: "That code doesn't match the new entry. Scan the QR code again and enter its current code." } as Record<string, string>,
+        formError: undefined,
+      },
+      { status: 400 },
+    );
   return data({ codes: result.codes, errors: undefined, formError: undefined });
 }
 
@@ -53,8 +68,23 @@ export default function TwoFactor() {
       <TotpSetupPanel {...setup} />
       <Form method="post" noValidate>
         <FormError message={result?.formError} />
-        <Field name="currentCode" label="Code from your current app (or a recovery code)" autoComplete="one-time-code" required maxLength={32} error={result?.errors?.currentCode} />
-        <Field name="newCode" label="Code from the new entry" autoComplete="one-time-code" inputMode="numeric" required maxLength={6} error={result?.errors?.newCode} />
+        <Field
+          name="currentCode"
+          label="Code from your current app (or a recovery code)"
+          autoComplete="one-time-code"
+          required
+          maxLength={32}
+          error={result?.errors?.currentCode}
+        />
+        <Field
+          name="newCode"
+          label="Code from the new entry"
+          autoComplete="one-time-code"
+          inputMode="numeric"
+          required
+          maxLength={6}
+          error={result?.errors?.newCode}
+        />
         <Submit pendingText="Checking…">Replace authenticator app</Submit>
       </Form>
     </section>

@@ -63,16 +63,31 @@ function chooser(ctx: Context, requestId: string, request: SignInRequest, error?
  * What Entra checks before it may send the browser back (authorize, admin consent): the tenant, the client
  * and the redirect URI. On failure it answers with its own error page and this returns null.
  */
-export function clientRequest(ctx: Context, res: Res, segment: string, q: URLSearchParams): { authority: string; clientId: string; redirectUri: string } | null {
+export function clientRequest(
+  ctx: Context,
+  res: Res,
+  segment: string,
+  q: URLSearchParams,
+): { authority: string; clientId: string; redirectUri: string } | null {
   const authority = resolveAuthority(ctx, segment);
-  if (authority.kind === "unknown") return void sendHtml(res, 400, errorPage("AADSTS90002", `Tenant '${authority.name}' not found.`)), null;
+  if (authority.kind === "unknown") return (void sendHtml(res, 400, errorPage("AADSTS90002", `Tenant '${authority.name}' not found.`)), null);
   const clientId = q.get("client_id");
   if (!knownClient(ctx, clientId)) {
-    return void sendHtml(res, 400, errorPage("AADSTS700016", `Application with identifier '${clientId ?? ""}' was not found in the directory.`)), null;
+    return (void sendHtml(res, 400, errorPage("AADSTS700016", `Application with identifier '${clientId ?? ""}' was not found in the directory.`)), null);
   }
   const redirectUri = q.get("redirect_uri");
   if (!allowedRedirect(ctx, redirectUri)) {
-    return void sendHtml(res, 400, errorPage("AADSTS50011", `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`)), null;
+    return (
+      void sendHtml(
+        res,
+        400,
+        errorPage(
+          "AADSTS50011",
+          `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+        ),
+      ),
+      null
+    );
   }
   return { authority: authority.kind === "tenant" ? authority.tenant.id : authority.name, clientId: clientId!, redirectUri: redirectUri! };
 }
@@ -86,10 +101,17 @@ export function authorizeGet(ctx: Context, req: Req, res: Res, segment: string, 
   const to: Delivery = { redirectUri, responseMode: mode === "form_post" || mode === "fragment" ? mode : "query" };
   const state = q.get("state");
   if (q.get("response_type") !== "code") {
-    return authorizeError(res, to, state, "unsupported_response_type", `AADSTS700054: response_type '${q.get("response_type") ?? ""}' is not enabled for the application.`);
+    return authorizeError(
+      res,
+      to,
+      state,
+      "unsupported_response_type",
+      `AADSTS700054: response_type '${q.get("response_type") ?? ""}' is not enabled for the application.`,
+    );
   }
   for (const name of ["state", "nonce", "code_challenge"]) {
-    if (!q.get(name)) return authorizeError(res, to, state, "invalid_request", `AADSTS900144: The request body must contain the following parameter: '${name}'.`);
+    if (!q.get(name))
+      return authorizeError(res, to, state, "invalid_request", `AADSTS900144: The request body must contain the following parameter: '${name}'.`);
   }
   if (q.get("code_challenge_method") !== "S256") {
     return authorizeError(res, to, state, "invalid_request", "AADSTS501491: The code_challenge_method must be S256.");
@@ -123,7 +145,8 @@ export function pickAccount(ctx: Context, authority: string, form: URLSearchPara
   for (const tenant of tenants) {
     const user = oid ? tenant.user(oid) : login ? tenant.findUser(login) : undefined;
     if (!user || user.removed) continue;
-    if (!user.accountEnabled) return { error: "AADSTS50057: User account is disabled. Your account has been locked; contact your support person to unlock it, then try again." };
+    if (!user.accountEnabled)
+      return { error: "AADSTS50057: User account is disabled. Your account has been locked; contact your support person to unlock it, then try again." };
     return { tenant, user };
   }
   return { error: "AADSTS50034: We couldn't find an account with that username. Try another, or get a new Microsoft account." };
@@ -133,7 +156,8 @@ export async function authorizePost(ctx: Context, req: Req, res: Res) {
   const form = await readForm(req);
   const requestId = form.get("request") ?? "";
   const request = ctx.flows.signIns.get(requestId);
-  if (!request) return sendHtml(res, 400, errorPage("AADSTS90014", "This sign-in request is unknown or has expired. Go back to the application and start again."));
+  if (!request)
+    return sendHtml(res, 400, errorPage("AADSTS90014", "This sign-in request is unknown or has expired. Go back to the application and start again."));
   if (form.get("action") === "cancel") {
     ctx.flows.signIns.delete(requestId);
     return deliver(res, request, {

@@ -63,7 +63,8 @@ export async function adminConsentPost(ctx: Context, req: Req, res: Res) {
   const form = await readForm(req);
   const requestId = form.get("request") ?? "";
   const request = ctx.flows.consents.get(requestId);
-  if (!request) return sendHtml(res, 400, errorPage("AADSTS90014", "This consent request is unknown or has expired. Go back to the application and start again."));
+  if (!request)
+    return sendHtml(res, 400, errorPage("AADSTS90014", "This consent request is unknown or has expired. Go back to the application and start again."));
 
   if (form.get("action") === "cancel" || form.get("decision") === "cancel") {
     ctx.flows.consents.delete(requestId);
@@ -73,7 +74,8 @@ export async function adminConsentPost(ctx: Context, req: Req, res: Res) {
   if (form.get("decision") === "accept") {
     const tenant = request.tenantId ? ctx.directory.tenant(request.tenantId) : undefined;
     const admin = request.oid ? tenant?.user(request.oid) : undefined;
-    if (!tenant || !admin || admin.removed || !admin.isAdmin) return sendHtml(res, 200, chooser(ctx, requestId, request, "Pick an admin account of the organization first."));
+    if (!tenant || !admin || admin.removed || !admin.isAdmin)
+      return sendHtml(res, 200, chooser(ctx, requestId, request, "Pick an admin account of the organization first."));
     ctx.flows.consents.delete(requestId);
     if (ctx.faults.consentRefused) return redirect(res, back(request, { error: "access_denied", error_description: declined }));
     ctx.directory.grantConsent(tenant.id, request.clientId);

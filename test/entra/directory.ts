@@ -57,7 +57,11 @@ export class Tenant {
   private readonly explicitOrder: string[] = [];
   private readonly syntheticSuffix: string;
 
-  constructor(fixture: FixtureTenant, private readonly clock: Clock, appClientId: string) {
+  constructor(
+    fixture: FixtureTenant,
+    private readonly clock: Clock,
+    appClientId: string,
+  ) {
     this.id = fixture.id.toLowerCase();
     this.displayName = fixture.displayName;
     this.domains = fixture.domains.map((d) => d.toLowerCase());

@@ -48,10 +48,7 @@ type Active = {
   rememberedSignIn: { ageSeconds: number; ignorePrompt: boolean } | null;
 };
 
-export type NetworkFault =
-  | { kind: "unreachable" }
-  | { kind: "status"; status: number }
-  | { kind: "rateLimit"; retryAfterSeconds: number };
+export type NetworkFault = { kind: "unreachable" } | { kind: "status"; status: number } | { kind: "rateLimit"; retryAfterSeconds: number };
 
 const none = (): Active => ({
   unreachable: null,

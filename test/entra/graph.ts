@@ -84,7 +84,10 @@ function pageSize(req: Req, q: URLSearchParams): { size: number; applied: boolea
 function parseSelect<T extends string>(raw: string | null, known: readonly T[]): { select: T[] | null } | { unknown: string } {
   if (raw === null) return { select: null };
   const select: T[] = [];
-  for (const name of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const name of raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (name.toLowerCase() === "id") continue;
     const field = known.find((k) => k.toLowerCase() === name.toLowerCase());
     if (!field) return { unknown: name };
@@ -94,7 +97,9 @@ function parseSelect<T extends string>(raw: string | null, known: readonly T[]):
 }
 
 async function authenticate(ctx: Context, req: Req, res: Res): Promise<Caller | null> {
-  const challenge = { "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.baseUrl}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"` };
+  const challenge = {
+    "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.baseUrl}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+  };
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
   if (!bearer) {
     graphError(req, res, 401, "InvalidAuthenticationToken", "Access token is empty.", challenge);
@@ -108,7 +113,14 @@ async function authenticate(ctx: Context, req: Req, res: Res): Promise<Caller | 
     return { tenant, roles };
   } catch (error) {
     const expired = (error as { code?: string }).code === "ERR_JWT_EXPIRED";
-    graphError(req, res, 401, "InvalidAuthenticationToken", expired ? "Lifetime validation failed, the token is expired." : "Access token validation failure.", challenge);
+    graphError(
+      req,
+      res,
+      401,
+      "InvalidAuthenticationToken",
+      expired ? "Lifetime validation failed, the token is expired." : "Access token validation failure.",
+      challenge,
+    );
     return null;
   }
 }
@@ -121,7 +133,13 @@ function readToken(ctx: Context, req: Req, res: Res, raw: string, kind: DeltaTok
     return null;
   }
   if (token.gen !== ctx.directory.generation || token.issue < tenant.deltaTokensValidFrom) {
-    graphError(req, res, 410, "resyncRequired", "Resync required. Replace any local cached copies of the directory data with the data returned by a new delta query without a token.");
+    graphError(
+      req,
+      res,
+      410,
+      "resyncRequired",
+      "Resync required. Replace any local cached copies of the directory data with the data returned by a new delta query without a token.",
+    );
     return null;
   }
   return token;
@@ -131,7 +149,12 @@ function readToken(ctx: Context, req: Req, res: Res, raw: string, kind: DeltaTok
 function sendPage(ctx: Context, res: Res, path: string, context: string, value: unknown[], next: DeltaToken, done: boolean, applied: number | null) {
   const token = encodeToken({ ...next, issue: ctx.directory.nextIssue() });
   const link = done ? { "@odata.deltaLink": `${ctx.baseUrl}${path}?$deltatoken=${token}` } : { "@odata.nextLink": `${ctx.baseUrl}${path}?$skiptoken=${token}` };
-  sendJson(res, 200, { "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#${context}`, value, ...link }, applied ? { "Preference-Applied": `odata.maxpagesize=${applied}` } : {});
+  sendJson(
+    res,
+    200,
+    { "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#${context}`, value, ...link },
+    applied ? { "Preference-Applied": `odata.maxpagesize=${applied}` } : {},
+  );
 }
 
 const live = (user: DirectoryUser | undefined): user is DirectoryUser => !!user && !user.removed;
@@ -158,8 +181,20 @@ function usersDelta(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant) 
     token = read;
   } else {
     const parsed = parseSelect(q.get("$select"), USER_FIELDS);
-    if ("unknown" in parsed) return graphError(req, res, 400, "Request_BadRequest", `Could not find a property named '${parsed.unknown}' on type 'microsoft.graph.user'.`);
-    token = { kind: "users", gen: ctx.directory.generation, tenant: tenant.id, issue: 0, mode: "full", since: ctx.directory.currentSeq, pos: 0, after: null, select: parsed.select, groups: null };
+    if ("unknown" in parsed)
+      return graphError(req, res, 400, "Request_BadRequest", `Could not find a property named '${parsed.unknown}' on type 'microsoft.graph.user'.`);
+    token = {
+      kind: "users",
+      gen: ctx.directory.generation,
+      tenant: tenant.id,
+      issue: 0,
+      mode: "full",
+      since: ctx.directory.currentSeq,
+      pos: 0,
+      after: null,
+      select: parsed.select,
+      groups: null,
+    };
     if (raw) return sendPage(ctx, res, path, "users", [], { ...token, mode: "changes", pos: null }, true, null);
   }
   const fields = (token.select as UserField[] | null) ?? DEFAULT_USER_FIELDS;
@@ -203,7 +238,11 @@ function parseGroupFilter(raw: string): string[] | null {
   return ids;
 }
 
-const member = (oid: string, removed: boolean) => ({ "@odata.type": "#microsoft.graph.user", id: oid, ...(removed ? { "@removed": { reason: "deleted" } } : {}) });
+const member = (oid: string, removed: boolean) => ({
+  "@odata.type": "#microsoft.graph.user",
+  id: oid,
+  ...(removed ? { "@removed": { reason: "deleted" } } : {}),
+});
 
 function groupsDelta(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant) {
   const q = url.searchParams;
@@ -217,11 +256,24 @@ function groupsDelta(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant)
     token = read;
   } else {
     const parsed = parseSelect(q.get("$select"), GROUP_FIELDS);
-    if ("unknown" in parsed) return graphError(req, res, 400, "Request_BadRequest", `Could not find a property named '${parsed.unknown}' on type 'microsoft.graph.group'.`);
+    if ("unknown" in parsed)
+      return graphError(req, res, 400, "Request_BadRequest", `Could not find a property named '${parsed.unknown}' on type 'microsoft.graph.group'.`);
     const filter = q.get("$filter");
     const ids = filter === null ? null : parseGroupFilter(filter);
-    if (filter !== null && !ids) return graphError(req, res, 400, "Request_UnsupportedQuery", "Unsupported query: /groups/delta can only be filtered with id eq '…' (joined with or).");
-    token = { kind: "groups", gen: ctx.directory.generation, tenant: tenant.id, issue: 0, mode: "full", since: ctx.directory.currentSeq, pos: 0, after: null, select: parsed.select, groups: ids };
+    if (filter !== null && !ids)
+      return graphError(req, res, 400, "Request_UnsupportedQuery", "Unsupported query: /groups/delta can only be filtered with id eq '…' (joined with or).");
+    token = {
+      kind: "groups",
+      gen: ctx.directory.generation,
+      tenant: tenant.id,
+      issue: 0,
+      mode: "full",
+      since: ctx.directory.currentSeq,
+      pos: 0,
+      after: null,
+      select: parsed.select,
+      groups: ids,
+    };
     if (raw) return sendPage(ctx, res, path, "groups", [], { ...token, mode: "changes", pos: null }, true, null);
   }
   const fields = (token.select as GroupField[] | null) ?? [...GROUP_FIELDS];
@@ -261,7 +313,8 @@ function groupsDelta(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant)
   }
 
   const log = tenant.memberLog;
-  const current = (entry: { seq: number; groupId: string; oid: string }) => wanted(entry.groupId) && tenant.group(entry.groupId)?.memberSeq.get(entry.oid) === entry.seq;
+  const current = (entry: { seq: number; groupId: string; oid: string }) =>
+    wanted(entry.groupId) && tenant.group(entry.groupId)?.memberSeq.get(entry.oid) === entry.seq;
   let index = withMembers ? (token.pos ?? firstAfter(log, token.since)) : log.length;
   const bodies = new Map<string, { id: string; "members@delta": unknown[] }>();
   while (index < log.length && listed < size) {
@@ -319,7 +372,8 @@ function allowed(req: Req, res: Res, caller: Caller, roles: string[]): boolean {
 
 /** Everything under /v1.0: the caller's tenant comes from the token's tid. */
 export async function graph(ctx: Context, req: Req, res: Res, url: URL) {
-  if (req.method !== "GET") return graphError(req, res, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.", { Allow: "GET" });
+  if (req.method !== "GET")
+    return graphError(req, res, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.", { Allow: "GET" });
   const caller = await authenticate(ctx, req, res);
   if (!caller) return;
   const path = url.pathname.toLowerCase().replace(/\/+$/, "").replace(/\(\)$/, "");

@@ -76,7 +76,10 @@ export type EntraErrorInit = { error: string; code: number; description: string 
 
 /** The body Entra's token and discovery endpoints answer errors with. */
 export function entraErrorBody(req: Req, init: EntraErrorInit) {
-  const timestamp = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const timestamp = new Date()
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
   const traceId = randomUUID();
   const correlationId = (req.headers["client-request-id"] as string | undefined) ?? randomUUID();
   return {

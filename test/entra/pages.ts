@@ -2,8 +2,7 @@
 // Buttons carry the words tests click ("Cancel", "Accept", an account's user principal name).
 import type { DirectoryUser, Tenant } from "./directory.ts";
 
-export const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 const STYLE = `body{font:15px/1.4 system-ui,sans-serif;background:#f2f2f2;margin:0}main{max-width:440px;margin:48px auto;background:#fff;padding:32px;box-shadow:0 2px 6px #0003}
 h1{font-size:24px;font-weight:600;margin:0 0 8px}.banner{color:#666;font-size:13px;margin-bottom:16px}.error{color:#a80000}
@@ -88,7 +87,10 @@ Please ask an admin to grant permission to this app before you can use it.</p>
 
 /** An error Entra shows on its own page (it cannot safely redirect back). */
 export function errorPage(code: string, message: string): string {
-  return page("Sign in error", `<h1>Sorry, but we’re having trouble signing you in.</h1><p class="error" role="alert">${escapeHtml(code)}: ${escapeHtml(message)}</p>`);
+  return page(
+    "Sign in error",
+    `<h1>Sorry, but we’re having trouble signing you in.</h1><p class="error" role="alert">${escapeHtml(code)}: ${escapeHtml(message)}</p>`,
+  );
 }
 
 /** response_mode=form_post: a form the browser posts to the app (a script submits it when JavaScript runs). */

@@ -46,7 +46,11 @@ const ROUTES: Route[] = [
     methods: { GET: (c, q, s, t, u) => authorizeGet(c, q, s, t, u), POST: (c, q, s) => authorizePost(c, q, s) },
   },
   { pattern: /^\/([^/]+)\/oauth2\/v2\.0\/token$/, area: "token", methods: { POST: (c, q, s, t) => token(c, q, s, t) } },
-  { pattern: /^\/([^/]+)\/oauth2\/v2\.0\/logout$/, area: "logout", methods: { GET: (_c, _q, s, _t, u) => logout(s, u), POST: (_c, _q, s, _t, u) => logout(s, u) } },
+  {
+    pattern: /^\/([^/]+)\/oauth2\/v2\.0\/logout$/,
+    area: "logout",
+    methods: { GET: (_c, _q, s, _t, u) => logout(s, u), POST: (_c, _q, s, _t, u) => logout(s, u) },
+  },
   {
     pattern: /^\/([^/]+)\/v2\.0\/adminconsent$/,
     area: "adminconsent",
@@ -83,7 +87,14 @@ function failure(req: Req, res: Res, area: Area | null, status: number, headers:
   }
   if (area && HTML_AREAS.includes(area)) {
     if (headers["Retry-After"] && !res.headersSent) res.setHeader("Retry-After", headers["Retry-After"]);
-    return sendHtml(res, status, errorPage(throttled ? "AADSTS90055" : "AADSTS90033", throttled ? "There are too many incoming requests. Try again later." : "A transient error has occurred. Please try again."));
+    return sendHtml(
+      res,
+      status,
+      errorPage(
+        throttled ? "AADSTS90055" : "AADSTS90033",
+        throttled ? "There are too many incoming requests. Try again later." : "A transient error has occurred. Please try again.",
+      ),
+    );
   }
   entraError(
     req,
@@ -110,7 +121,8 @@ async function standinFaults(faults: Faults, req: Req, res: Res) {
     if (error instanceof BodyTooLarge) throw error;
     return sendJson(res, 400, { error: "the body must be JSON fault settings" });
   }
-  if (!settings || typeof settings !== "object" || Array.isArray(settings)) return sendJson(res, 400, { error: "the body must be a JSON object of fault settings" });
+  if (!settings || typeof settings !== "object" || Array.isArray(settings))
+    return sendJson(res, 400, { error: "the body must be a JSON object of fault settings" });
   try {
     faults.set(settings as FaultSettings);
   } catch (error) {
@@ -129,7 +141,8 @@ async function standinTenants(ctx: Context, req: Req, res: Res) {
     if (error instanceof BodyTooLarge) throw error;
     return sendJson(res, 400, { error: "the body must be a JSON tenant" });
   }
-  const valid = tenant && typeof tenant.id === "string" && typeof tenant.displayName === "string" && Array.isArray(tenant.domains) && Array.isArray(tenant.users);
+  const valid =
+    tenant && typeof tenant.id === "string" && typeof tenant.displayName === "string" && Array.isArray(tenant.domains) && Array.isArray(tenant.users);
   if (!valid) return sendJson(res, 400, { error: "a tenant needs id, displayName, domains and users" });
   try {
     const added = ctx.directory.addTenant(tenant);

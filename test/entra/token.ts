@@ -33,7 +33,11 @@ function authenticateClient(ctx: Context, req: Req, form: URLSearchParams, fail:
       if (colon < 1) throw new Error("no client ID");
       const basicId = decodeURIComponent(decoded.slice(0, colon));
       if (clientId && basicId !== clientId) {
-        fail(401, { error: "invalid_client", code: 7000215, description: "The client_id in the Authorization header does not match the one in the request body." });
+        fail(401, {
+          error: "invalid_client",
+          code: 7000215,
+          description: "The client_id in the Authorization header does not match the one in the request body.",
+        });
         return null;
       }
       clientId = basicId;
@@ -52,7 +56,11 @@ function authenticateClient(ctx: Context, req: Req, form: URLSearchParams, fail:
     return null;
   }
   if (!secret) {
-    fail(401, { error: "invalid_client", code: 7000218, description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." });
+    fail(401, {
+      error: "invalid_client",
+      code: 7000218,
+      description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    });
     return null;
   }
   if (!sameSecret(secret, ctx.app.clientSecret)) {
@@ -75,7 +83,11 @@ function reachable(authority: Authority, tenantId: string): boolean {
 function liveUser(tenant: Tenant | undefined, oid: string, fail: Fail): DirectoryUser | null {
   const user = tenant?.user(oid);
   if (!user || user.removed) {
-    fail(400, { error: "invalid_grant", code: 50034, description: "The user account does not exist in the directory. To sign into this application, the account must be added to the directory." });
+    fail(400, {
+      error: "invalid_grant",
+      code: 50034,
+      description: "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.",
+    });
     return null;
   }
   if (!user.accountEnabled) {
@@ -117,10 +129,19 @@ async function authorizationCode(ctx: Context, res: Res, authority: Authority, c
   if (!code) return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'code'." });
   const grant = ctx.flows.codes.get(code);
   if (!grant) {
-    return fail(400, { error: "invalid_grant", code: 70008, description: "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource." });
+    return fail(400, {
+      error: "invalid_grant",
+      code: 70008,
+      description:
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+    });
   }
   if (grant.redeemed) {
-    return fail(400, { error: "invalid_grant", code: 54005, description: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token." });
+    return fail(400, {
+      error: "invalid_grant",
+      code: 54005,
+      description: "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+    });
   }
   // Any attempt past client authentication uses the code up, so that a failed attempt cannot be retried.
   grant.redeemed = true;
@@ -128,7 +149,11 @@ async function authorizationCode(ctx: Context, res: Res, authority: Authority, c
     return fail(400, { error: "invalid_grant", code: 70000, description: "The provided authorization code was issued to a different client." });
   }
   if (!reachable(authority, grant.tenantId)) {
-    return fail(400, { error: "invalid_grant", code: 700005, description: "Provided Authorization Code is intended to use against other tenant, thus rejected." });
+    return fail(400, {
+      error: "invalid_grant",
+      code: 700005,
+      description: "Provided Authorization Code is intended to use against other tenant, thus rejected.",
+    });
   }
   const redirectUri = form.get("redirect_uri");
   if (redirectUri !== grant.redirectUri) {
@@ -140,19 +165,35 @@ async function authorizationCode(ctx: Context, res: Res, authority: Authority, c
   }
   const verifier = form.get("code_verifier") ?? "";
   if (sha256(verifier).toString("base64url") !== grant.codeChallenge) {
-    return fail(400, { error: "invalid_grant", code: 501481, description: "The Code_Verifier does not match the code_challenge supplied in the authorization request." });
+    return fail(400, {
+      error: "invalid_grant",
+      code: 501481,
+      description: "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+    });
   }
   const user = liveUser(ctx.directory.tenant(grant.tenantId), grant.oid, fail);
   if (!user) return;
-  await userTokens(ctx, res, { tenantId: grant.tenantId, oid: grant.oid, clientId: grant.clientId, scope: grant.scope, authTime: grant.authTime }, user, grant.nonce);
+  await userTokens(
+    ctx,
+    res,
+    { tenantId: grant.tenantId, oid: grant.oid, clientId: grant.clientId, scope: grant.scope, authTime: grant.authTime },
+    user,
+    grant.nonce,
+  );
 }
 
 async function refreshToken(ctx: Context, res: Res, authority: Authority, clientId: string, form: URLSearchParams, fail: Fail) {
   const token = form.get("refresh_token");
-  if (!token) return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'refresh_token'." });
+  if (!token)
+    return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'refresh_token'." });
   const grant = ctx.flows.refreshTokens.get(token);
   if (!grant) {
-    return fail(400, { error: "invalid_grant", code: 70008, description: "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource." });
+    return fail(400, {
+      error: "invalid_grant",
+      code: 70008,
+      description:
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+    });
   }
   if (grant.clientId.toLowerCase() !== clientId.toLowerCase()) {
     return fail(400, { error: "invalid_grant", code: 70000, description: "The provided refresh token was issued to a different client." });
@@ -184,7 +225,8 @@ async function clientCredentials(ctx: Context, res: Res, authority: Authority, c
     });
   }
   const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
-  if (!scopes.length) return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'scope'." });
+  if (!scopes.length)
+    return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'scope'." });
   if (scopes.length !== 1 || !scopes[0]!.toLowerCase().endsWith("/.default")) {
     return fail(400, {
       error: "invalid_scope",
@@ -222,7 +264,8 @@ export async function token(ctx: Context, req: Req, res: Res, segment: string) {
   if (authority.kind === "unknown") return unknownTenant(req, res, authority.name);
   const form = await readForm(req);
   const grantType = form.get("grant_type");
-  if (!grantType) return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'grant_type'." });
+  if (!grantType)
+    return fail(400, { error: "invalid_request", code: 900144, description: "The request body must contain the following parameter: 'grant_type'." });
   if (!["authorization_code", "refresh_token", "client_credentials"].includes(grantType)) {
     return fail(400, { error: "unsupported_grant_type", code: 70003, description: `The app requested an unsupported grant type '${grantType}'.` });
   }

@@ -13,10 +13,7 @@ export function adminConsentUrl(tenantId: string, state: string): string {
   return url.toString();
 }
 
-export type AppTokenResult =
-  | { kind: "ok"; accessToken: string }
-  | { kind: "refused"; message: string }
-  | { kind: "unavailable"; message: string };
+export type AppTokenResult = { kind: "ok"; accessToken: string } | { kind: "refused"; message: string } | { kind: "unavailable"; message: string };
 
 function isUnavailable(error: unknown): boolean {
   for (let e = error as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {

@@ -34,7 +34,11 @@ export async function microsoftFetch(url: string, init: RequestInit = {}, option
   }
   if (response.status >= 500 || response.status === 429) {
     await response.body?.cancel();
-    throw new MicrosoftUnavailableError(`HTTP ${response.status}`, response.status, response.status === 429 ? retryAfter(response.headers.get("Retry-After")) : undefined);
+    throw new MicrosoftUnavailableError(
+      `HTTP ${response.status}`,
+      response.status,
+      response.status === 429 ? retryAfter(response.headers.get("Retry-After")) : undefined,
+    );
   }
   return response;
 }

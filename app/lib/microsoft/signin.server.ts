@@ -139,7 +139,12 @@ export async function verifyIdToken(idToken: string, expectedNonce: string): Pro
     const code = (error as { code?: string }).code ?? "";
     // No published key for the token even after a refresh: a key rotation Microsoft has not finished, or a
     // forgery; refused either way, and worded as "try again later" because the former is what people meet.
-    if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JWKS_NO_MATCHING_KEY" || /fetch failed|ECONNREFUSED|ENOTFOUND/.test(String((error as Error).message)) || code === "ERR_JOSE_GENERIC") {
+    if (
+      code === "ERR_JWKS_TIMEOUT" ||
+      code === "ERR_JWKS_NO_MATCHING_KEY" ||
+      /fetch failed|ECONNREFUSED|ENOTFOUND/.test(String((error as Error).message)) ||
+      code === "ERR_JOSE_GENERIC"
+    ) {
       throw new MicrosoftUnavailableError(`keys could not be fetched (${code || (error as Error).message})`);
     }
     throw new InvalidTokenError(code ? `${code}: ${(error as Error).message}` : (error as Error).message);

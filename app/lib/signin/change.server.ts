@@ -40,14 +40,24 @@ const TX = { timeout: 30_000, maxWait: 10_000 };
 
 /** How many users move where: what an org-wide change's audit event records. */
 function summary(preview: Preview) {
-  return { toMicrosoft: preview.toMicrosoft.length, toPassword: preview.toPassword.length, toNone: preview.toNone.length, adminsOnPassword: preview.adminsOnPassword };
+  return {
+    toMicrosoft: preview.toMicrosoft.length,
+    toPassword: preview.toPassword.length,
+    toNone: preview.toNone.length,
+    adminsOnPassword: preview.adminsOnPassword,
+  };
 }
 
 /**
  * Applies `change` with `write` inside one transaction that first locks the org's row, so that two admins
  * acting at once cannot each remove "the other" last admin on password.
  */
-export async function changeMethods<T>(actor: Actor, change: Change, options: DoorOptions, write: (tx: Tx, preview: Preview) => Promise<T>): Promise<DoorOutcome<T>> {
+export async function changeMethods<T>(
+  actor: Actor,
+  change: Change,
+  options: DoorOptions,
+  write: (tx: Tx, preview: Preview) => Promise<T>,
+): Promise<DoorOutcome<T>> {
   const outcome = await db.$transaction(async (tx): Promise<DoorOutcome<T>> => {
     await tx.organization.update({ where: { id: actor.orgId }, data: { updatedAt: new Date() } });
     const preview = await whatIf(actor.orgId, change, tx);
@@ -60,7 +70,12 @@ export async function changeMethods<T>(actor: Actor, change: Change, options: Do
     const value = await write(tx, preview);
     const toMicrosoft = preview.toMicrosoft.map((u) => u.id);
     const passwordsRemoved = toMicrosoft.length
-      ? (await tx.user.updateMany({ where: { id: { in: toMicrosoft }, orgId: actor.orgId, passwordHash: { not: null } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count
+      ? (
+          await tx.user.updateMany({
+            where: { id: { in: toMicrosoft }, orgId: actor.orgId, passwordHash: { not: null } },
+            data: { passwordHash: null, passwordChangedAt: new Date() },
+          })
+        ).count
       : 0;
     const leftMicrosoft = preview.leftMicrosoft.map((u) => u.id);
     let sessionsEnded = leftMicrosoft.length ? (await tx.session.deleteMany({ where: { userId: { in: leftMicrosoft }, authMethod: "microsoft" } })).count : 0;
@@ -101,11 +116,15 @@ export async function applyDirectoryChanges(tx: Tx, orgId: string, changes: { de
   const sessionsEnded = changes.deactivated.length ? (await tx.session.deleteMany({ where: { userId: { in: changes.deactivated } } })).count : 0;
   let passwordsRemoved = 0;
   if (changes.changed.length) {
-    const withPassword = await tx.user.findMany({ where: { id: { in: changes.changed }, orgId, status: "active", passwordHash: { not: null } }, select: strategyUserSelect });
+    const withPassword = await tx.user.findMany({
+      where: { id: { in: changes.changed }, orgId, status: "active", passwordHash: { not: null } },
+      select: strategyUserSelect,
+    });
     if (withPassword.length) {
       const org = await loadOrgState(orgId, tx);
       const replaced = withPassword.filter((u) => strategyIn(org, u).method === "microsoft").map((u) => u.id);
-      if (replaced.length) passwordsRemoved = (await tx.user.updateMany({ where: { id: { in: replaced } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count;
+      if (replaced.length)
+        passwordsRemoved = (await tx.user.updateMany({ where: { id: { in: replaced } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count;
     }
   }
   return { sessionsEnded, passwordsRemoved };

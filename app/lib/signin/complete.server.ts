@@ -29,7 +29,13 @@ export async function completeSignIn(request: Request, user: User, step: Complet
   const tenantId = step.factor === "microsoft" ? step.tenantId : undefined;
   const setCookie = await startSession(request, { userId: user.id, stage: "active", authMethod, microsoftTenantId: tenantId, clientAddress: address });
   if (step.factor !== "microsoft" && step.enrolled) await audit({ action: "totp.enrolled", orgId: user.orgId, actorId: user.id, ipAddress: address });
-  await audit({ action: "signin.succeeded", orgId: user.orgId, actorId: user.id, ipAddress: address, detail: { method: authMethod, ...(tenantId ? { tenantId } : {}) } });
+  await audit({
+    action: "signin.succeeded",
+    orgId: user.orgId,
+    actorId: user.id,
+    ipAddress: address,
+    detail: { method: authMethod, ...(tenantId ? { tenantId } : {}) },
+  });
   // After password + TOTP (and after a first-sign-in enrolment), offer the Microsoft link when the rule says so.
   const offer = step.factor !== "microsoft" && (await signInStrategyFor(user)).offerLink;
   return { setCookie, location: offer ? `/link-microsoft?redirectTo=${encodeURIComponent(back)}` : back };

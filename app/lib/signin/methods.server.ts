@@ -221,7 +221,17 @@ export async function whatIf(orgId: string, change: Change, q: Client = db): Pro
     select: { ...strategyUserSelect, name: true, email: true, role: true },
     orderBy: { name: "asc" },
   });
-  const preview: Preview = { toPassword: [], toNone: [], toMicrosoft: [], leftMicrosoft: [], admins: 0, adminsOnPasswordBefore: 0, adminsOnPassword: 0, locksOut: false, target: null };
+  const preview: Preview = {
+    toPassword: [],
+    toNone: [],
+    toMicrosoft: [],
+    leftMicrosoft: [],
+    admins: 0,
+    adminsOnPasswordBefore: 0,
+    adminsOnPassword: 0,
+    locksOut: false,
+    target: null,
+  };
   for (const user of users) {
     const from = strategyIn(before, user).method;
     const changed = applyToUser(user, change);

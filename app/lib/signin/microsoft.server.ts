@@ -154,7 +154,9 @@ export async function completeMicrosoft({ request, query, session, browserBindin
   if (flow.purpose === "link") {
     const result = await createLink(session.user, identity, address, { lockoutConfirmed: flow.lockoutConfirmed });
     if (result.ok) return { kind: "linked", passwordRemoved: result.passwordRemoved };
-    const code = ({ wrong_tenant: "tenant_not_active", taken: "identity_taken", already_linked: "already_linked", confirm_lockout: "lockout_not_confirmed" } as const)[result.reason];
+    const code = (
+      { wrong_tenant: "tenant_not_active", taken: "identity_taken", already_linked: "already_linked", confirm_lockout: "lockout_not_confirmed" } as const
+    )[result.reason];
     return { kind: "failed", code, purpose };
   }
 
@@ -162,7 +164,8 @@ export async function completeMicrosoft({ request, query, session, browserBindin
   const expected = await microsoftIdentityOf(session.user, strategy);
   if (expected?.tenantId !== identity.tenantId || expected.objectId !== identity.objectId) return failed("identity_not_expected", who);
   const startedAt = Math.floor((flow.startedAt ?? 0) / 1000);
-  if (identity.authTime === null || identity.authTime < startedAt - CLOCK_SKEW_SECONDS) return failed("reauth_not_fresh", { ...who, authTime: identity.authTime, startedAt });
+  if (identity.authTime === null || identity.authTime < startedAt - CLOCK_SKEW_SECONDS)
+    return failed("reauth_not_fresh", { ...who, authTime: identity.authTime, startedAt });
   await markReauthenticated(session.id);
   await audit({ action: "reauth.microsoft", orgId: session.user.orgId, actorId: session.userId, ipAddress: address });
   return { kind: "reauthenticated", returnTo: safeRedirectPath(flow.returnTo, "/") };
@@ -172,7 +175,15 @@ export async function completeMicrosoft({ request, query, session, browserBindin
 async function acceptInvitation(flow: FlowData, user: User, address: string) {
   const token = await consumeTokenById("invitation", flow.invitation);
   if (!token || token.target !== user.id) return;
-  await audit({ action: "invitation.accepted", orgId: user.orgId, actorId: user.id, targetType: "user", targetId: user.id, ipAddress: address, detail: { method: "microsoft" } });
+  await audit({
+    action: "invitation.accepted",
+    orgId: user.orgId,
+    actorId: user.id,
+    targetType: "user",
+    targetId: user.id,
+    ipAddress: address,
+    detail: { method: "microsoft" },
+  });
 }
 
 /** Whether linking a Microsoft account would take this user's org to no admin on password (they are the last one). */
@@ -189,7 +200,11 @@ export type StartLink = { kind: "redirect"; url: string } | { kind: "not_offered
  * with the current method, and the last admin on password must say yes first. `ignoreDecline`: My Profile
  * still offers the link after "Don't ask again".
  */
-export async function startLink(session: LiveSession, returnTo: string, options: { lockoutConfirmed?: boolean; ignoreDecline?: boolean } = {}): Promise<StartLink> {
+export async function startLink(
+  session: LiveSession,
+  returnTo: string,
+  options: { lockoutConfirmed?: boolean; ignoreDecline?: boolean } = {},
+): Promise<StartLink> {
   const offered = options.ignoreDecline ? await linkOfferIgnoringDecline(session.user) : (await signInStrategyFor(session.user)).offerLink;
   if (!offered) return { kind: "not_offered" };
   if (!(await freshness(session)).recent) return { kind: "step_up" };

@@ -13,10 +13,7 @@ import { signInStrategyFor } from "./methods.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { confirmPendingTotp } from "../two-factor.server.ts";
 
-export type StepFailure =
-  | { kind: "invalid" }
-  | { kind: "blocked"; until: Date }
-  | { kind: "locked" };
+export type StepFailure = { kind: "invalid" } | { kind: "blocked"; until: Date } | { kind: "locked" };
 
 export async function findUserByIdentifier(raw: string): Promise<User | null> {
   const id = parseIdentifier(raw);
@@ -119,7 +116,9 @@ export function describeFailure(failure: StepFailure, what: "password" | "code")
   if (failure.kind === "blocked") {
     return `Too many failed attempts. You can try again at ${failure.until.toISOString().slice(11, 19)} UTC (in ${waitText(failure.until)}).`;
   }
-  return what === "password" ? "That identifier and password don't match. Check them and try again." : "That code isn't valid. Enter the current code from your authenticator app, or a recovery code.";
+  return what === "password"
+    ? "That identifier and password don't match. Check them and try again."
+    : "That code isn't valid. Enter the current code from your authenticator app, or a recovery code.";
 }
 
 function waitText(until: Date): string {

@@ -12,13 +12,30 @@ export type Counts = { created: number; updated: number; deactivated: number; co
 export const noCounts = (): Counts => ({ created: 0, updated: 0, deactivated: 0, conflicts: 0, errors: 0 });
 
 export function addCounts(a: Counts, b: Counts): Counts {
-  return { created: a.created + b.created, updated: a.updated + b.updated, deactivated: a.deactivated + b.deactivated, conflicts: a.conflicts + b.conflicts, errors: a.errors + b.errors };
+  return {
+    created: a.created + b.created,
+    updated: a.updated + b.updated,
+    deactivated: a.deactivated + b.deactivated,
+    conflicts: a.conflicts + b.conflicts,
+    errors: a.errors + b.errors,
+  };
 }
 
 /** What a run writes with: its integration, that integration's org and tenant, the run, and the run's clock. */
 export type SyncScope = { integrationId: string; orgId: string; tenantId: string; runId: string; now: Date };
 
-const ROW = { id: true, orgId: true, name: true, email: true, phone: true, jobTitle: true, entraUpn: true, entraObjectId: true, status: true, syncIntegrationId: true } as const;
+const ROW = {
+  id: true,
+  orgId: true,
+  name: true,
+  email: true,
+  phone: true,
+  jobTitle: true,
+  entraUpn: true,
+  entraObjectId: true,
+  status: true,
+  syncIntegrationId: true,
+} as const;
 type Row = Prisma.UserGetPayload<{ select: typeof ROW }>;
 type Conflict = Prisma.SyncConflictGetPayload<object>;
 
@@ -74,7 +91,9 @@ export async function applyUsers(tx: Tx, scope: SyncScope, users: DirectoryUser[
   const [rows, conflicts] = await Promise.all([
     tx.user.findMany({ where: { entraTenantId: scope.tenantId, entraObjectId: { in: oids } }, select: ROW }),
     // Most tenants have no conflict and no link: one indexed probe saves a lookup of every ID on every page.
-    tx.syncConflict.findFirst({ where: { entraTenantId: scope.tenantId }, select: { id: true } }).then((any) => (any ? tx.syncConflict.findMany({ where: { entraTenantId: scope.tenantId, entraObjectId: { in: oids } } }) : [])),
+    tx.syncConflict
+      .findFirst({ where: { entraTenantId: scope.tenantId }, select: { id: true } })
+      .then((any) => (any ? tx.syncConflict.findMany({ where: { entraTenantId: scope.tenantId, entraObjectId: { in: oids } } }) : [])),
   ]);
   const rowOf = new Map(rows.map((r) => [r.entraObjectId!, r]));
   const conflictOf = new Map(conflicts.map((c) => [c.entraObjectId, c]));
@@ -114,7 +133,8 @@ function planExisting(plan: Plan, scope: SyncScope, row: Row, user: DirectoryUse
 
 function planNew(plan: Plan, scope: SyncScope, user: DirectoryUser, conflict: Conflict | undefined, admit: boolean) {
   if (user.removed) {
-    if (conflict?.status === "open") plan.conflictUpdates.push({ id: conflict.id, data: { status: "resolved", resolution: "left_directory", resolvedAt: scope.now } });
+    if (conflict?.status === "open")
+      plan.conflictUpdates.push({ id: conflict.id, data: { status: "resolved", resolution: "left_directory", resolvedAt: scope.now } });
     return;
   }
   const full = withConflict(conflict, user);
@@ -143,9 +163,16 @@ async function settleIdentifiers(tx: Tx, scope: SyncScope, plan: Plan, counts: C
     emails.size ? tx.user.findMany({ where: { email: { in: [...emails] } }, select: { id: true, orgId: true, email: true } }) : [],
     phones.size ? tx.user.findMany({ where: { phone: { in: [...phones] } }, select: { id: true, phone: true } }) : [],
     plan.creates.length
-      ? tx.microsoftLink.findFirst({ where: { tenantId: scope.tenantId }, select: { id: true } }).then((any) =>
-          any ? tx.microsoftLink.findMany({ where: { tenantId: scope.tenantId, objectId: { in: plan.creates.map((c) => c.user.oid) } }, select: { userId: true, objectId: true } }) : [],
-        )
+      ? tx.microsoftLink
+          .findFirst({ where: { tenantId: scope.tenantId }, select: { id: true } })
+          .then((any) =>
+            any
+              ? tx.microsoftLink.findMany({
+                  where: { tenantId: scope.tenantId, objectId: { in: plan.creates.map((c) => c.user.oid) } },
+                  select: { userId: true, objectId: true },
+                })
+              : [],
+          )
       : [],
   ]);
   // Owners in the database, then whoever claims one earlier in this page (a user id, or an oid for creates).
@@ -204,7 +231,10 @@ function raiseConflict(plan: Plan, scope: SyncScope, user: DirectoryUser, localU
     return;
   }
   if (conflict.status !== "open") counts.conflicts++;
-  plan.conflictUpdates.push({ id: conflict.id, data: { directoryData, localUserId, status: "open", resolution: null, resolvedAt: null, syncRunId: scope.runId } });
+  plan.conflictUpdates.push({
+    id: conflict.id,
+    data: { directoryData, localUserId, status: "open", resolution: null, resolvedAt: null, syncRunId: scope.runId },
+  });
 }
 
 async function write(tx: Tx, scope: SyncScope, plan: Plan, counts: Counts) {

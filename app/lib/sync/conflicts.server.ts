@@ -11,7 +11,13 @@ import { attributes } from "./records.server.ts";
 export type Resolution = "attach" | "separate";
 export type ResolveResult = { ok: true; message: string } | { ok: false; message: string; confirmLockout?: boolean };
 
-export async function resolveConflict(session: LiveSession, conflictId: string, resolution: Resolution, address: string, options: { lockoutConfirmed?: boolean } = {}): Promise<ResolveResult> {
+export async function resolveConflict(
+  session: LiveSession,
+  conflictId: string,
+  resolution: Resolution,
+  address: string,
+  options: { lockoutConfirmed?: boolean } = {},
+): Promise<ResolveResult> {
   const orgId = session.user.orgId;
   const conflict = await db.syncConflict.findFirst({
     where: { id: conflictId, status: "open", localUser: { orgId }, syncRun: { integration: { orgId } } },
@@ -24,11 +30,16 @@ export async function resolveConflict(session: LiveSession, conflictId: string, 
 
   if (resolution === "separate") {
     await db.syncConflict.update({ where: { id: conflict.id }, data: { status: "resolved", resolution: "kept_separate", resolvedAt: new Date() } });
-    await audit({ ...base, action: "sync.conflict.resolved", detail: { resolution: "kept_separate", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } });
+    await audit({
+      ...base,
+      action: "sync.conflict.resolved",
+      detail: { resolution: "kept_separate", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId },
+    });
     return { ok: true, message: `${user.name} stays a separate user; the directory user is not synced.` };
   }
 
-  if (!integration.syncOrg || integration.status !== "active") return { ok: false, message: "This conflict comes from a tenant that is no longer your sync connection. Keep them separate instead." };
+  if (!integration.syncOrg || integration.status !== "active")
+    return { ok: false, message: "This conflict comes from a tenant that is no longer your sync connection. Keep them separate instead." };
   if (user.entraObjectId && (user.entraObjectId !== conflict.entraObjectId || user.entraTenantId !== conflict.entraTenantId)) {
     return { ok: false, message: `${user.name} is already the synced user of another Microsoft account. Keep them separate instead.` };
   }
@@ -72,7 +83,11 @@ export async function resolveConflict(session: LiveSession, conflictId: string, 
     },
   );
   if (outcome.kind === "confirm_lockout") {
-    return { ok: false, confirmLockout: true, message: `Nothing was changed: as the synced user, ${user.name} would sign in with Microsoft only, and no admin would be left who can sign in with a password and authenticator app.` };
+    return {
+      ok: false,
+      confirmLockout: true,
+      message: `Nothing was changed: as the synced user, ${user.name} would sign in with Microsoft only, and no admin would be left who can sign in with a password and authenticator app.`,
+    };
   }
   return { ok: true, message: `${user.name} is now the synced user for ${directory.upn ?? "that directory user"}; sync keeps their details up to date.` };
 }

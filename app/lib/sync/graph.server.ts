@@ -60,14 +60,16 @@ const usersByIdUrl = (ids: string[]) => `${usersDeltaStart()}&$filter=${encodeUR
 /** Links come from Graph's answers; the token is sent only to the configured Graph host. */
 function checkedLink(link: unknown): string | null {
   if (link === undefined || link === null) return null;
-  if (typeof link !== "string" || link.length > 8192) throw new GraphRefusedError(200, "badLink", "Microsoft Graph answered with a next or delta link that is not a URL.");
+  if (typeof link !== "string" || link.length > 8192)
+    throw new GraphRefusedError(200, "badLink", "Microsoft Graph answered with a next or delta link that is not a URL.");
   let url: URL;
   try {
     url = new URL(link);
   } catch {
     throw new GraphRefusedError(200, "badLink", "Microsoft Graph answered with a next or delta link that is not a URL.");
   }
-  if (url.origin !== new URL(env().GRAPH_BASE_URL).origin) throw new GraphRefusedError(200, "badLink", `Microsoft Graph sent a link to another host (${url.host}); it was not followed.`);
+  if (url.origin !== new URL(env().GRAPH_BASE_URL).origin)
+    throw new GraphRefusedError(200, "badLink", `Microsoft Graph sent a link to another host (${url.host}); it was not followed.`);
   return link;
 }
 
@@ -102,7 +104,13 @@ export async function fetchPage(url: string, tenantId: string, options: ReaderOp
     try {
       response = await microsoftFetch(
         url,
-        { headers: { Authorization: `Bearer ${await token(tenantId, freshToken)}`, Accept: "application/json", Prefer: `odata.maxpagesize=${options.pageSize}` } },
+        {
+          headers: {
+            Authorization: `Bearer ${await token(tenantId, freshToken)}`,
+            Accept: "application/json",
+            Prefer: `odata.maxpagesize=${options.pageSize}`,
+          },
+        },
         { timeoutMs: Math.max(env().MICROSOFT_TIMEOUT_MS, PAGE_TIMEOUT_MS) },
       );
     } catch (error) {
@@ -140,7 +148,8 @@ export async function fetchPage(url: string, tenantId: string, options: ReaderOp
     if (!Array.isArray(body.value)) throw new GraphRefusedError(200, "badPage", "Microsoft Graph answered with a page without a value list.");
     const value = body.value.filter((v): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v));
     const page = { value, nextLink: checkedLink(body["@odata.nextLink"]), deltaLink: checkedLink(body["@odata.deltaLink"]) };
-    if (!page.nextLink && !page.deltaLink) throw new GraphRefusedError(200, "badPage", "Microsoft Graph answered with a page that has neither a next nor a delta link.");
+    if (!page.nextLink && !page.deltaLink)
+      throw new GraphRefusedError(200, "badPage", "Microsoft Graph answered with a page that has neither a next nor a delta link.");
     return page;
   }
 }

@@ -8,7 +8,10 @@ import type { Tx } from "./lock.server.ts";
 
 /** The columns a synced user is created with; the others keep their database defaults. */
 export type NewSyncedUser = Required<
-  Pick<Prisma.UserCreateManyInput, "orgId" | "name" | "email" | "phone" | "jobTitle" | "status" | "entraTenantId" | "entraObjectId" | "entraUpn" | "syncIntegrationId">
+  Pick<
+    Prisma.UserCreateManyInput,
+    "orgId" | "name" | "email" | "phone" | "jobTitle" | "status" | "entraTenantId" | "entraObjectId" | "entraUpn" | "syncIntegrationId"
+  >
 > & { lastSyncedAt: Date };
 
 const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -28,10 +31,12 @@ export async function insertSyncedUsers(tx: Tx, users: NewSyncedUser[]): Promise
   const now = new Date();
   let inserted = 0;
   for (let i = 0; i < users.length; i += ROWS_PER_INSERT) {
-    const rows = users.slice(i, i + ROWS_PER_INSERT).map(
-      (u) =>
-        Prisma.sql`(${newId()}, ${u.orgId}, ${u.name}, ${u.email}, ${u.phone}, ${u.jobTitle}, 'synced', ${u.status}, ${u.entraTenantId}, ${u.entraObjectId}, ${u.entraUpn}, ${u.syncIntegrationId}, ${u.lastSyncedAt}, ${now}, ${now})`,
-    );
+    const rows = users
+      .slice(i, i + ROWS_PER_INSERT)
+      .map(
+        (u) =>
+          Prisma.sql`(${newId()}, ${u.orgId}, ${u.name}, ${u.email}, ${u.phone}, ${u.jobTitle}, 'synced', ${u.status}, ${u.entraTenantId}, ${u.entraObjectId}, ${u.entraUpn}, ${u.syncIntegrationId}, ${u.lastSyncedAt}, ${now}, ${now})`,
+      );
     inserted += await tx.$executeRaw`
       INSERT INTO "User" ("id", "orgId", "name", "email", "phone", "jobTitle", "source", "status", "entraTenantId", "entraObjectId", "entraUpn", "syncIntegrationId", "lastSyncedAt", "createdAt", "updatedAt")
       VALUES ${Prisma.join(rows)}`;

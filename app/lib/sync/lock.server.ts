@@ -60,4 +60,5 @@ export async function releaseLease(integrationId: string, holder: string) {
 }
 
 /** Whether a run holds the integration's lease now. */
-export const leaseHeld = (integration: { syncLockedUntil: Date | null }, now = new Date()) => !!integration.syncLockedUntil && integration.syncLockedUntil.getTime() > now.getTime();
+export const leaseHeld = (integration: { syncLockedUntil: Date | null }, now = new Date()) =>
+  !!integration.syncLockedUntil && integration.syncLockedUntil.getTime() > now.getTime();

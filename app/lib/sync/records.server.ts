@@ -32,7 +32,10 @@ const RAW_FIELDS = ["displayName", "givenName", "surname", "userPrincipalName", 
 
 const text = (value: unknown, max: number): string | null => {
   if (typeof value !== "string") return null;
-  const trimmed = value.normalize("NFKC").replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  const trimmed = value
+    .normalize("NFKC")
+    .replace(/[\u0000-\u001f\u007f]/g, "")
+    .trim();
   return trimmed ? trimmed.slice(0, max) : null;
 };
 
@@ -58,7 +61,9 @@ export function readDirectoryUser(body: Record<string, unknown>): DirectoryUser 
   const removed = body["@removed"] as { reason?: unknown } | undefined;
   if (removed) return { oid, removed: removed.reason === "deleted" ? "deleted" : "soft", raw: {} };
   const raw: Record<string, unknown> = {};
-  for (const field of RAW_FIELDS) if (has(body, field)) raw[field] = typeof body[field] === "string" ? text(body[field], 256) : body[field] === true || body[field] === false ? body[field] : null;
+  for (const field of RAW_FIELDS)
+    if (has(body, field))
+      raw[field] = typeof body[field] === "string" ? text(body[field], 256) : body[field] === true || body[field] === false ? body[field] : null;
   return { ...attributes(raw), oid, removed: null, raw };
 }
 

@@ -32,7 +32,12 @@ export const INTERRUPTED = "The run stopped before it finished (the app restarte
  * Takes the integration's lock and opens a run, continuing where the last run stopped if it failed.
  * Only the org's active sync connection runs.
  */
-export async function beginRun(integrationId: string, trigger: SyncTrigger, options: SyncOptions = {}, actorId: string | null = null): Promise<Started | NotStarted> {
+export async function beginRun(
+  integrationId: string,
+  trigger: SyncTrigger,
+  options: SyncOptions = {},
+  actorId: string | null = null,
+): Promise<Started | NotStarted> {
   const connected = () => db.integration.findFirst({ where: { id: integrationId, status: "active", syncOrg: { isNot: null } } });
   const found = await connected();
   if (!found || (found.syncScope === "group" && !found.syncGroupId)) return { kind: "not_connected" };
@@ -51,7 +56,11 @@ export async function beginRun(integrationId: string, trigger: SyncTrigger, opti
     const resumeLink = last?.status === "failed" ? last.resumeLink : null;
     const run = await db.syncRun.create({ data: { integrationId, trigger, resumeLink } });
     await audit({
-      action: "sync.run.started", orgId: integration.orgId, actorId, targetType: "sync_run", targetId: run.id,
+      action: "sync.run.started",
+      orgId: integration.orgId,
+      actorId,
+      targetType: "sync_run",
+      targetId: run.id,
       detail: { trigger, tenantId: integration.tenantId, scope: integration.syncScope, groupId: integration.syncGroupId, resumed: Boolean(resumeLink) },
     });
     return { kind: "started", runId: run.id, integration, holder, resumeLink, options };
@@ -108,8 +117,12 @@ export async function finishRun(started: Started): Promise<RunOutcome> {
     const run = await db.syncRun.findUniqueOrThrow({ where: { id: started.runId } });
     const counts = { created: run.created, updated: run.updated, deactivated: run.deactivated, conflicts: run.conflicts, errors: run.errors };
     await audit({
-      action: error === null ? "sync.run.succeeded" : "sync.run.failed", orgId: integration.orgId, targetType: "sync_run", targetId: run.id,
-      result: error === null ? "success" : "failure", detail: { ...counts, pages: run.pagesDone, fullResync: resynced, error: message },
+      action: error === null ? "sync.run.succeeded" : "sync.run.failed",
+      orgId: integration.orgId,
+      targetType: "sync_run",
+      targetId: run.id,
+      result: error === null ? "success" : "failure",
+      detail: { ...counts, pages: run.pagesDone, fullResync: resynced, error: message },
     });
     return { kind: error === null ? "succeeded" : "failed", runId: run.id, counts, error: message };
   } catch (failure) {
@@ -149,7 +162,12 @@ export async function runSync(integrationId: string, trigger: SyncTrigger, optio
 const inFlight = new Set<Promise<RunOutcome>>();
 
 /** "Sync now": takes the lock and opens the run (so the page shows it at once), then runs in the background. */
-export async function startSync(integrationId: string, trigger: SyncTrigger, options: SyncOptions = {}, actorId: string | null = null): Promise<{ kind: "started"; runId: string } | NotStarted> {
+export async function startSync(
+  integrationId: string,
+  trigger: SyncTrigger,
+  options: SyncOptions = {},
+  actorId: string | null = null,
+): Promise<{ kind: "started"; runId: string } | NotStarted> {
   const started = await beginRun(integrationId, trigger, options, actorId);
   if (started.kind !== "started") return started;
   const done = finishRun(started);

@@ -43,7 +43,10 @@ export function startSyncScheduler(intervalMinutes = env().SYNC_INTERVAL_MINUTES
     try {
       await runDueSyncs(intervalMinutes);
     } catch (error) {
-      if (isDatabaseUnavailable(error)) console.warn(`Entra ID Sync schedule: the database is unavailable (${(error as Error).message.trim().split("\n").at(-1)}); trying again at the next tick.`);
+      if (isDatabaseUnavailable(error))
+        console.warn(
+          `Entra ID Sync schedule: the database is unavailable (${(error as Error).message.trim().split("\n").at(-1)}); trying again at the next tick.`,
+        );
       else console.error("Entra ID Sync schedule:", error);
     } finally {
       busy = false;

@@ -16,9 +16,11 @@ export type ConnectResult =
 
 const RUNNING = "A sync is running now. Wait until it ends (its progress is shown on this page), then change the connection.";
 const HISTORY = 20;
-const LOCKOUT = "Nothing was changed: no admin would be left who can sign in with a password and authenticator app. Give an admin a password first (a set-password link from their user page).";
+const LOCKOUT =
+  "Nothing was changed: no admin would be left who can sign in with a password and authenticator app. Give an admin a password first (a set-password link from their user page).";
 
-export const integrationName = (i: { displayName: string | null; tenantDomain: string | null; tenantId: string }) => i.displayName ?? i.tenantDomain ?? i.tenantId;
+export const integrationName = (i: { displayName: string | null; tenantDomain: string | null; tenantId: string }) =>
+  i.displayName ?? i.tenantDomain ?? i.tenantId;
 
 /**
  * Holds the locks of these integrations while settings change, so that no run starts or goes on with the
@@ -74,11 +76,19 @@ export async function connect(session: LiveSession, choice: SyncScopeChoice, con
           action: "sync.connection.changed",
           targetType: "integration",
           targetId: target.id,
-          detail: { tenantId: target.tenantId, scope: choice.scope, groupId: choice.groupId, replaced: current && current.id !== target.id ? current.tenantId : null },
+          detail: {
+            tenantId: target.tenantId,
+            scope: choice.scope,
+            groupId: choice.groupId,
+            replaced: current && current.id !== target.id ? current.tenantId : null,
+          },
         },
       },
       async (tx) => {
-        await tx.integration.update({ where: { id: target.id }, data: { syncScope: choice.scope, syncGroupId: choice.scope === "group" ? choice.groupId : null } });
+        await tx.integration.update({
+          where: { id: target.id },
+          data: { syncScope: choice.scope, syncGroupId: choice.scope === "group" ? choice.groupId : null },
+        });
         await tx.organization.update({ where: { id: orgId }, data: { syncIntegrationId: target.id } });
       },
     );
@@ -119,8 +129,17 @@ export async function disconnect(session: LiveSession, address: string): Promise
 export async function syncOverview(orgId: string) {
   const [org, integrations, runs, conflicts] = await Promise.all([
     db.organization.findUniqueOrThrow({ where: { id: orgId }, include: { syncIntegration: true } }),
-    db.integration.findMany({ where: { orgId, status: "active" }, orderBy: { createdAt: "asc" }, select: { id: true, tenantId: true, displayName: true, tenantDomain: true } }),
-    db.syncRun.findMany({ where: { integration: { orgId } }, orderBy: { startedAt: "desc" }, take: HISTORY, include: { integration: { select: { tenantId: true, displayName: true, tenantDomain: true, syncLockedUntil: true } } } }),
+    db.integration.findMany({
+      where: { orgId, status: "active" },
+      orderBy: { createdAt: "asc" },
+      select: { id: true, tenantId: true, displayName: true, tenantDomain: true },
+    }),
+    db.syncRun.findMany({
+      where: { integration: { orgId } },
+      orderBy: { startedAt: "desc" },
+      take: HISTORY,
+      include: { integration: { select: { tenantId: true, displayName: true, tenantDomain: true, syncLockedUntil: true } } },
+    }),
     db.syncConflict.findMany({
       where: { status: "open", localUser: { orgId }, syncRun: { integration: { orgId } } },
       orderBy: { createdAt: "asc" },
@@ -131,7 +150,14 @@ export async function syncOverview(orgId: string) {
   const connection = org.syncIntegration;
   return {
     connection: connection
-      ? { id: connection.id, name: integrationName(connection), tenantId: connection.tenantId, status: connection.status, scope: connection.syncScope as "tenant" | "group", groupId: connection.syncGroupId }
+      ? {
+          id: connection.id,
+          name: integrationName(connection),
+          tenantId: connection.tenantId,
+          status: connection.status,
+          scope: connection.syncScope as "tenant" | "group",
+          groupId: connection.syncGroupId,
+        }
       : null,
     integrations: integrations.map((i) => ({ id: i.id, name: integrationName(i), tenantId: i.tenantId })),
     runs: runs.map((r) => ({

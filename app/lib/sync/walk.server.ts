@@ -17,7 +17,9 @@ const TX = { timeout: 60_000, maxWait: 30_000 };
 
 export class GroupNotFoundError extends Error {
   constructor(groupId: string) {
-    super(`The group ${groupId} was not found in the tenant (or it was deleted). Nobody was deactivated; check the group's object ID on the Entra ID Sync page.`);
+    super(
+      `The group ${groupId} was not found in the tenant (or it was deleted). Nobody was deactivated; check the group's object ID on the Entra ID Sync page.`,
+    );
   }
 }
 
@@ -118,7 +120,12 @@ async function membersPage(walk: Walk, page: GraphPage, firstOfRound: boolean): 
 }
 
 /** One page's writes, the run's progress and where to continue, and the lease: all or nothing. */
-async function commitPage(walk: Walk, write: ((tx: Tx) => Promise<Counts>) | null, resumeLink: string | null, link: { field: LinkField; value: string } | null) {
+async function commitPage(
+  walk: Walk,
+  write: ((tx: Tx) => Promise<Counts>) | null,
+  resumeLink: string | null,
+  link: { field: LinkField; value: string } | null,
+) {
   const counts = await db.$transaction(async (tx) => {
     await renewLease(tx, walk.scope.integrationId, walk.holder, walk.leaseMs);
     const counts = write ? await write(tx) : noCounts();
