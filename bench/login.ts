@@ -291,7 +291,7 @@ Database: ${await databaseLabel(env.DATABASE_URL!)}
 Medians of ${ROUNDS} rounds of ${SECONDS} s, ${concurrency} verifies / ${httpConcurrency} sign-ins in flight:
   raw argon2id verifies/s        ${f1(med((r) => r.raw))}
   HTTP sign-ins/s                ${f1(med((r) => r.http))}
-  ratio                          ${f1(ratio * 100)}% (target ≥ 85%; median of per-round ratios ${f1(med((r) => r.ratio) * 100)}%)
+  ratio                          ${f1(ratio * 100)}% (target ≥ 80%, issue 12; median of per-round ratios ${f1(med((r) => r.ratio) * 100)}%)
   stack ceiling                  ${f1(med((r) => r.ceiling) * 100)}%: two GET /healthz cost ${f1(med((r) => r.floorMs))} ms of CPU (server + client),
                                  so no sign-in of two requests on this stack can beat this ratio
   errors                         ${errors}
