@@ -163,16 +163,14 @@ async function settleIdentifiers(tx: Tx, scope: SyncScope, plan: Plan, counts: C
     emails.size ? tx.user.findMany({ where: { email: { in: [...emails] } }, select: { id: true, orgId: true, email: true } }) : [],
     phones.size ? tx.user.findMany({ where: { phone: { in: [...phones] } }, select: { id: true, phone: true } }) : [],
     plan.creates.length
-      ? tx.microsoftLink
-          .findFirst({ where: { tenantId: scope.tenantId }, select: { id: true } })
-          .then((any) =>
-            any
-              ? tx.microsoftLink.findMany({
-                  where: { tenantId: scope.tenantId, objectId: { in: plan.creates.map((c) => c.user.oid) } },
-                  select: { userId: true, objectId: true },
-                })
-              : [],
-          )
+      ? tx.microsoftLink.findFirst({ where: { tenantId: scope.tenantId }, select: { id: true } }).then((any) =>
+          any
+            ? tx.microsoftLink.findMany({
+                where: { tenantId: scope.tenantId, objectId: { in: plan.creates.map((c) => c.user.oid) } },
+                select: { userId: true, objectId: true },
+              })
+            : [],
+        )
       : [],
   ]);
   // Owners in the database, then whoever claims one earlier in this page (a user id, or an oid for creates).
