@@ -4,6 +4,7 @@
 // it computes before and after with the rule, refuses or asks for a confirmation when no admin would be left
 // on password + authenticator, writes the change, removes the passwords SSO replaces, ends exactly the
 // sessions whose method is gone, and writes one audit event with the before and after methods.
+import type { Prisma } from "~/generated/prisma/client.ts";
 import { db } from "../db.server.ts";
 import { audit } from "../audit.server.ts";
 import { loadOrgState, strategyIn, strategyUserSelect, whatIf, type Change, type Preview } from "./methods.server.ts";
@@ -69,7 +70,7 @@ export async function changeMethods<T>(
 
     const value = await write(tx, preview);
     const toMicrosoft = preview.toMicrosoft.map((u) => u.id);
-    const passwordsRemoved = toMicrosoft.length
+    let passwordsRemoved = toMicrosoft.length
       ? (
           await tx.user.updateMany({
             where: { id: { in: toMicrosoft }, orgId: actor.orgId, passwordHash: { not: null } },
@@ -77,6 +78,12 @@ export async function changeMethods<T>(
           })
         ).count
       : 0;
+    // Users who cannot sign in now (deactivated, disabled) are in no preview, but the rule still gives them a
+    // method: one that becomes Microsoft keeps no password for the day they are back.
+    passwordsRemoved += await removeReplacedPasswords(tx, actor.orgId, {
+      status: { not: "active" },
+      OR: [{ source: "synced" }, { microsoftLink: { isNot: null } }],
+    });
     const leftMicrosoft = preview.leftMicrosoft.map((u) => u.id);
     let sessionsEnded = leftMicrosoft.length ? (await tx.session.deleteMany({ where: { userId: { in: leftMicrosoft }, authMethod: "microsoft" } })).count : 0;
     const end = options.endSessions;
@@ -114,18 +121,16 @@ export async function changeMethods<T>(
  */
 export async function applyDirectoryChanges(tx: Tx, orgId: string, changes: { deactivated: string[]; changed: string[] }) {
   const sessionsEnded = changes.deactivated.length ? (await tx.session.deleteMany({ where: { userId: { in: changes.deactivated } } })).count : 0;
-  let passwordsRemoved = 0;
-  if (changes.changed.length) {
-    const withPassword = await tx.user.findMany({
-      where: { id: { in: changes.changed }, orgId, status: "active", passwordHash: { not: null } },
-      select: strategyUserSelect,
-    });
-    if (withPassword.length) {
-      const org = await loadOrgState(orgId, tx);
-      const replaced = withPassword.filter((u) => strategyIn(org, u).method === "microsoft").map((u) => u.id);
-      if (replaced.length)
-        passwordsRemoved = (await tx.user.updateMany({ where: { id: { in: replaced } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count;
-    }
-  }
+  const passwordsRemoved = changes.changed.length ? await removeReplacedPasswords(tx, orgId, { id: { in: changes.changed }, status: "active" }) : 0;
   return { sessionsEnded, passwordsRemoved };
+}
+
+/** Removes the password of every user of the org matching `where` whose method, by the rule, is Microsoft. */
+async function removeReplacedPasswords(tx: Tx, orgId: string, where: Prisma.UserWhereInput): Promise<number> {
+  const withPassword = await tx.user.findMany({ where: { ...where, orgId, passwordHash: { not: null } }, select: strategyUserSelect });
+  if (!withPassword.length) return 0;
+  const org = await loadOrgState(orgId, tx);
+  const replaced = withPassword.filter((u) => strategyIn(org, u).method === "microsoft").map((u) => u.id);
+  if (!replaced.length) return 0;
+  return (await tx.user.updateMany({ where: { id: { in: replaced } }, data: { passwordHash: null, passwordChangedAt: new Date() } })).count;
 }

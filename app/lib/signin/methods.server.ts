@@ -15,6 +15,7 @@ type StrategyRow = {
   ssoEnabled: SqlBoolean;
   ssoForAllSynced: SqlBoolean;
   syncStatus: string | null;
+  syncIntegrationId: string | null;
   hasActiveIntegration: SqlBoolean;
   linkId: string | null;
   linkStatus: string | null;
@@ -23,7 +24,7 @@ type StrategyRow = {
 // Runs in every sign-in: one statement instead of one query per relation (Prisma does not join them).
 // Plain SQL that SQLite and PostgreSQL both read; EXISTS comes back as 0/1 from SQLite, true/false elsewhere.
 const strategyRow = (user: Pick<User, "id" | "orgId">) => db.$queryRaw<StrategyRow[]>`
-  SELECT o."ssoLicensed", o."ssoEnabled", o."ssoForAllSynced", s."status" AS "syncStatus",
+  SELECT o."ssoLicensed", o."ssoEnabled", o."ssoForAllSynced", s."status" AS "syncStatus", o."syncIntegrationId",
     EXISTS (SELECT 1 FROM "Integration" i WHERE i."orgId" = o."id" AND i."status" = 'active') AS "hasActiveIntegration",
     l."id" AS "linkId", li."status" AS "linkStatus"
   FROM "Organization" o
@@ -32,7 +33,15 @@ const strategyRow = (user: Pick<User, "id" | "orgId">) => db.$queryRaw<StrategyR
   LEFT JOIN "Integration" li ON li."id" = l."integrationId"
   WHERE o."id" = ${user.orgId}`;
 
-type UserFacts = Pick<User, "id" | "orgId" | "source" | "ssoEnabled" | "passwordHash" | "linkPrompt">;
+type UserFacts = Pick<User, "id" | "orgId" | "source" | "ssoEnabled" | "passwordHash" | "linkPrompt" | "syncIntegrationId">;
+
+/**
+ * A synced user signs in with Microsoft through the org's sync connection only if it is the connection they
+ * were synced by: users left from an earlier connection (another tenant, or a removed one) are not kept on a
+ * Microsoft identity nothing can sign in any more.
+ */
+const syncedByConnection = (orgSyncIntegrationId: string | null, user: { syncIntegrationId: string | null }) =>
+  orgSyncIntegrationId !== null && user.syncIntegrationId === orgSyncIntegrationId;
 
 /** How this user signs in now, and what is offered to them. */
 export async function signInStrategyFor(user: UserFacts): Promise<SignInStrategy> {
@@ -43,7 +52,7 @@ export async function signInStrategyFor(user: UserFacts): Promise<SignInStrategy
       ssoLicensed: Boolean(row.ssoLicensed),
       ssoEnabled: Boolean(row.ssoEnabled),
       ssoForAllSynced: Boolean(row.ssoForAllSynced),
-      syncIntegrationActive: row.syncStatus === "active",
+      syncIntegrationActive: row.syncStatus === "active" && syncedByConnection(row.syncIntegrationId, user),
       hasActiveIntegration: Boolean(row.hasActiveIntegration),
     },
     user: strategyUser(user, row.linkId ? { integrationActive: row.linkStatus === "active" } : null),
@@ -118,6 +127,7 @@ export type StrategyUser = {
   ssoEnabled: boolean;
   passwordHash: string | null;
   linkPrompt: string;
+  syncIntegrationId: string | null;
   microsoftLink: { integrationId: string } | null;
 };
 
@@ -127,13 +137,15 @@ export const strategyUserSelect = {
   ssoEnabled: true,
   passwordHash: true,
   linkPrompt: true,
+  syncIntegrationId: true,
   microsoftLink: { select: { integrationId: true } },
 } as const;
 
 /** The rule's answer for a user of an org whose state is already loaded (no I/O: lists call it per row). */
 export function strategyIn(org: OrgState, user: StrategyUser): SignInStrategy {
   const link = user.microsoftLink ? { integrationActive: org.integrations.get(user.microsoftLink.integrationId) === true } : null;
-  return resolveSignIn({ org, user: strategyUser(user, link) });
+  const syncIntegrationActive = org.syncIntegrationActive && syncedByConnection(org.syncIntegrationId, user);
+  return resolveSignIn({ org: { ...org, syncIntegrationActive }, user: strategyUser(user, link) });
 }
 
 /** The org's state once, then the rule per row: for lists and badges. */
@@ -194,7 +206,7 @@ function applyToOrg(org: OrgState, change: Change): OrgState {
 type PreviewUser = StrategyUser & { name: string; email: string | null; role: string };
 
 /** The user as the change leaves them; null when they sign in no more (disabled). */
-function applyToUser(user: PreviewUser, change: Change): PreviewUser | null {
+function applyToUser(user: PreviewUser, change: Change, syncIntegrationId: string | null): PreviewUser | null {
   if (!("userId" in change) || change.userId !== user.id) return user;
   switch (change.kind) {
     case "user_sso":
@@ -202,7 +214,7 @@ function applyToUser(user: PreviewUser, change: Change): PreviewUser | null {
     case "link":
       return { ...user, microsoftLink: change.integrationId ? { integrationId: change.integrationId } : null };
     case "attach":
-      return { ...user, source: "synced", microsoftLink: null };
+      return { ...user, source: "synced", syncIntegrationId, microsoftLink: null };
     case "password":
       return { ...user, passwordHash: change.hasPassword ? "(set)" : null };
     case "disable":
@@ -234,7 +246,7 @@ export async function whatIf(orgId: string, change: Change, q: Client = db): Pro
   };
   for (const user of users) {
     const from = strategyIn(before, user).method;
-    const changed = applyToUser(user, change);
+    const changed = applyToUser(user, change, after.syncIntegrationId);
     const to = changed ? strategyIn(after, changed).method : "none";
     if ("userId" in change && change.userId === user.id) preview.target = { from, to };
     if (user.role === "admin") {

@@ -8,7 +8,7 @@ export type StrategyInput = {
     ssoLicensed: boolean;
     ssoEnabled: boolean;
     ssoForAllSynced: boolean;
-    /** The org's sync integration exists and is active. */
+    /** The org's sync integration exists and is active, and (for a synced user) it is the one that synced them. */
     syncIntegrationActive: boolean;
     /** At least one of the org's integrations is active (the link prompt needs somewhere to link to). */
     hasActiveIntegration: boolean;

@@ -11,6 +11,9 @@ import { attributes } from "./records.server.ts";
 export type Resolution = "attach" | "separate";
 export type ResolveResult = { ok: true; message: string } | { ok: false; message: string; confirmLockout?: boolean };
 
+/** Thrown inside the door's transaction to roll the attach back: the identity is another user's. */
+class IdentityTaken extends Error {}
+
 export async function resolveConflict(
   session: LiveSession,
   conflictId: string,
@@ -49,6 +52,7 @@ export async function resolveConflict(
     directory.phone ? db.user.findUnique({ where: { phone: directory.phone }, select: { id: true } }) : null,
   ]);
   const status = user.status === "disabled" ? user.status : directory.enabled === false ? "deactivated" : "active";
+  const takenMessage = `That Microsoft account is now linked to another user, so ${user.name} can't become its synced user. Keep them separate instead, or revoke the other user's link first.`;
   // Through the method-change path: attaching can make the user's method Microsoft (all synced users, or their
   // flag), which removes their password — and may leave no admin on password.
   const outcome = await changeMethods(
@@ -61,6 +65,12 @@ export async function resolveConflict(
       audit: { action: "sync.conflict.resolved", detail: { resolution: "attached", tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } },
     },
     async (tx) => {
+      // (tid, oid) belongs to one user: someone may have linked this account since the conflict was recorded.
+      const linkedElsewhere = await tx.microsoftLink.findFirst({
+        where: { tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId, userId: { not: user.id } },
+        select: { id: true },
+      });
+      if (linkedElsewhere) throw new IdentityTaken();
       await tx.user.update({
         where: { id: user.id },
         data: {
@@ -81,7 +91,11 @@ export async function resolveConflict(
       await tx.microsoftLink.deleteMany({ where: { userId: user.id, tenantId: conflict.entraTenantId, objectId: conflict.entraObjectId } });
       await tx.syncConflict.update({ where: { id: conflict.id }, data: { status: "resolved", resolution: "attached", resolvedAt: new Date() } });
     },
-  );
+  ).catch((error: unknown) => {
+    if (error instanceof IdentityTaken) return null;
+    throw error;
+  });
+  if (!outcome) return { ok: false, message: takenMessage };
   if (outcome.kind === "confirm_lockout") {
     return {
       ok: false,
