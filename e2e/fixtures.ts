@@ -1,5 +1,7 @@
 // Each test gets its own user (TOTP codes are single-use per user and time step) and helpers to sign in.
-import { test as base, expect, type Page } from "@playwright/test";
+import { randomUUID } from "node:crypto";
+import { test as base, expect, type APIRequestContext, type Page } from "@playwright/test";
+import { db } from "../app/lib/db.server.ts";
 import { generate } from "otplib";
 import { createOrg, createUser, PASSWORD } from "../test/helpers.ts";
 
@@ -40,3 +42,51 @@ export const test = base.extend<{ account: Account }>({
 });
 
 export { createOrg };
+
+// ---- the Microsoft stand-in (e2e/serve.sh starts it): every test registers its own tenant ----
+
+const standin = process.env.ENTRA_AUTHORITY_HOST!;
+
+export type Tenant = { id: string; domain: string; admin: string; user: string; userOid: string };
+
+/** A new tenant in the stand-in, with one admin and one user, consented or not. */
+export async function newTenant(request: APIRequestContext, adminConsent = false): Promise<Tenant> {
+  const id = randomUUID();
+  const name = `t${id.slice(0, 8)}`;
+  const domain = `${name}.example.com`;
+  const userOid = randomUUID();
+  const response = await request.post(`${standin}/_standin/tenants`, {
+    data: {
+      id,
+      displayName: `Tenant ${name}`,
+      domains: [`${name}.onmicrosoft.com`, domain],
+      adminConsent,
+      users: [
+        { oid: randomUUID(), displayName: "Tina Admin", userPrincipalName: `admin@${domain}`, mail: `admin@${domain}`, accountEnabled: true, isAdmin: true },
+        { oid: userOid, displayName: "Uma User", userPrincipalName: `uma@${domain}`, mail: `uma@${domain}`, accountEnabled: true, isAdmin: false },
+      ],
+    },
+  });
+  expect(response.ok(), await response.text()).toBe(true);
+  return { id, domain, admin: `admin@${domain}`, user: `uma@${domain}`, userOid };
+}
+
+export async function licensedAdmin() {
+  const admin = await newAccount({ role: "admin" });
+  await db.organization.update({ where: { id: admin.orgId }, data: { ssoLicensed: true } });
+  return admin;
+}
+
+/** On the stand-in's "Pick an account" page: choose the account. */
+export async function pickAccount(page: Page, upn: string) {
+  await expect(page.getByRole("heading", { name: "Pick an account" })).toBeVisible();
+  await page.getByRole("button", { name: new RegExp(upn.replace(/[.]/g, "\\.")) }).click();
+}
+
+/** A licensed org with SSO on and the tenant active, and a password + TOTP user in it. */
+export async function orgWithActiveTenant(tenant: Tenant) {
+  const account = await newAccount();
+  await db.organization.update({ where: { id: account.orgId }, data: { ssoLicensed: true, ssoEnabled: true } });
+  await db.integration.create({ data: { orgId: account.orgId, tenantId: tenant.id, tenantDomain: tenant.domain, status: "active", displayName: "Tenant" } });
+  return account;
+}
