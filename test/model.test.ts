@@ -35,9 +35,8 @@ import * as usersPage from "~/routes/admin.users.tsx";
 import * as microsoftSettings from "~/routes/settings.microsoft.tsx";
 import * as passwordPage from "~/routes/settings.password.tsx";
 import { CONTOSO, FABRIKAM, type FixtureTenant } from "./entra/fixture.ts";
-import { ADDRESS, Browser, PASSWORD } from "./helpers.ts";
+import { ADDRESS, Browser, emptyDatabase, PASSWORD } from "./helpers.ts";
 import { useStandin } from "./microsoft.ts";
-import { usePostgres } from "./pg.ts";
 
 // Re-activating an integration asks Microsoft for an app token: the stand-in answers.
 useStandin();
@@ -122,26 +121,7 @@ let passwordHash: string | undefined;
 const labels = new Map<string, string>();
 
 /** Every row of every table: each run starts from nothing (tenants and identities are unique across the portal). */
-let deleteAllPg: string | undefined;
-async function wipe() {
-  if (usePostgres) {
-    deleteAllPg ??= (
-      await db.$queryRaw<
-        { name: string }[]
-      >`SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_prisma_migrations'`
-    )
-      .map((t) => `DELETE FROM "${t.name}";`)
-      .join(" ");
-    await db.$executeRawUnsafe(deleteAllPg);
-    return;
-  }
-  const tables = await db.$queryRaw<
-    { name: string }[]
-  >`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('_prisma_migrations', 'sqlite_sequence')`;
-  await db.$executeRawUnsafe("PRAGMA foreign_keys = OFF");
-  for (const { name } of tables) await db.$executeRawUnsafe(`DELETE FROM "${name}"`);
-  await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");
-}
+const wipe = emptyDatabase;
 
 /**
  * What a sync run records when a new directory user is already a user of the org, by their link to that account

@@ -27,29 +27,9 @@ Object.assign(process.env, {
 delete process.env.SMTP_URL;
 
 // Every test starts from empty tables (the file's own database, so nothing else is touched).
-let deleteAllPg: string | undefined;
 beforeEach(async () => {
-  const { db } = await import("~/lib/db.server.ts");
-  if (usePostgres) {
-    // pg_tables names are of type `name`, which the adapter cannot read: cast them to text.
-    // DELETE rather than TRUNCATE: on tables this small it is ~10x faster (TRUNCATE swaps files), and every
-    // foreign key cascades or sets null, so the order does not matter. One string, one round trip.
-    deleteAllPg ??= (
-      await db.$queryRaw<
-        { name: string }[]
-      >`SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_prisma_migrations'`
-    )
-      .map((t) => `DELETE FROM "${t.name}";`)
-      .join(" ");
-    await db.$executeRawUnsafe(deleteAllPg);
-    return;
-  }
-  const tables = await db.$queryRaw<
-    { name: string }[]
-  >`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('_prisma_migrations', 'sqlite_sequence')`;
-  await db.$executeRawUnsafe("PRAGMA foreign_keys = OFF");
-  for (const { name } of tables) await db.$executeRawUnsafe(`DELETE FROM "${name}"`);
-  await db.$executeRawUnsafe("PRAGMA foreign_keys = ON");
+  const { emptyDatabase } = await import("./helpers.ts");
+  await emptyDatabase();
 });
 
 let errorSpy: ReturnType<typeof vi.spyOn>;
