@@ -4,6 +4,9 @@
 # arguments go to both scripts (e.g. --rounds 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node22.sh
+portal_node_ensure
+if portal_install_needed; then portal_install; fi
 source scripts/pg-cluster.sh
 PG_CLUSTER_DURABLE=1 pg_cluster_start
 trap pg_cluster_stop EXIT

@@ -17,9 +17,14 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-if [ "${CI:-}" = "true" ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Node 22 LTS: this machine's own when it is new enough, else the npm registry's package under .cache/.
+source scripts/node22.sh
+portal_node_ensure
+stage "Node $(node -v)"
+
+if [ "${CI:-}" = "true" ] || portal_install_needed; then
   stage "Installing npm packages"
-  npm ci --no-audit --no-fund
+  portal_install
 fi
 
 stage "Type check"
