@@ -20,6 +20,8 @@ const HELP = `Usage: npm run portal -- <command> [options]
                                        create a local user (an email, a phone or both); without
                                        a password option it prints a one-time set-password link
   user:list --org SLUG                 list an organization's users
+  retention:run                        delete what is past its time now (expired sessions, flow states,
+                                       old tokens and delivered mail, audit events if AUDIT_RETENTION_DAYS)
   help                                 show this text
 
 Passwords are never taken from the command line: pipe one in with --password-stdin (a terminal
@@ -178,6 +180,13 @@ const commands: Record<string, Command> = {
       if (!users.length) return console.log("No users in this organization yet. Add one with user:create.");
       const rows = users.map((u) => [u.email ?? "", u.phone ?? "", u.name, u.role, u.status, u.passwordHash ? "yes" : "no", u.totpEnrolledAt ? "yes" : "no"]);
       console.log(table([["EMAIL", "PHONE", "NAME", "ROLE", "STATUS", "PASSWORD", "TOTP"], ...rows]));
+    },
+  },
+  "retention:run": {
+    options: {},
+    async run() {
+      const { describeRetention, runRetention } = await import("../app/lib/retention.server.ts");
+      console.log(describeRetention(await runRetention()));
     },
   },
   help: { options: {}, run: async () => console.log(HELP) },
