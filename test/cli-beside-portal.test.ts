@@ -79,7 +79,7 @@ describe(`the operator CLI beside a running portal (${usePostgres ? "PostgreSQL"
   });
 
   it(
-    "13.ops CLI beside the portal: org:list, org:create, user:create, org:licence and db:deploy work while it serves sign-ins",
+    "13.ops CLI beside the portal: org:list, org:create, user:create, org:licence, retention:run and db:deploy work while it serves sign-ins",
     { timeout: 120_000 },
     async () => {
       const { user } = await createUser();
@@ -106,6 +106,10 @@ describe(`the operator CLI beside a running portal (${usePostgres ? "PostgreSQL"
 
         const deploy = await cli("db", ["deploy"]);
         expect(deploy, JSON.stringify(deploy)).toEqual({ code: 0, stdout: "Database is up to date.", stderr: "" });
+
+        const retention = await cli("portal", ["retention:run"]);
+        expect(retention, JSON.stringify(retention)).toMatchObject({ code: 0, stderr: "" });
+        expect(retention.stdout).toMatch(/^Deleted \d+ expired sessions?, .* audit events \(audit events are kept\)\.$/);
 
         const after = await cli("portal", ["org:list"]);
         expect(after.code).toBe(0);
