@@ -6,9 +6,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import {
+  databaseErrorSentence,
   deployMigrations,
   diffMigrationsToSchema,
   isPostgresUrl,
+  MigrationError,
   migrationsDirs,
   providerOf,
   providers,
@@ -34,9 +36,15 @@ async function diffs(): Promise<Partial<Record<Provider, string>>> {
 }
 
 if (command === "deploy") {
-  if (providerOf(url) === "sqlite") mkdirSync(path.dirname(sqliteFile(url)), { recursive: true });
-  const applied = await deployMigrations(url);
-  console.log(applied.length ? `Applied ${applied.join(", ")}` : "Database is up to date.");
+  try {
+    if (providerOf(url) === "sqlite") mkdirSync(path.dirname(sqliteFile(url)), { recursive: true });
+    const applied = await deployMigrations(url);
+    console.log(applied.length ? `Applied ${applied.join(", ")}` : "Database is up to date.");
+  } catch (error) {
+    // An operator reads one sentence, not an engine's backtrace.
+    console.error(error instanceof MigrationError ? error.message : databaseErrorSentence(error));
+    process.exitCode = 1;
+  }
 } else if (command === "diff") {
   if (!postgresSchemaCurrent()) {
     console.error("prisma/postgres/schema.prisma is older than prisma/schema.prisma. Run `npm run db:new -- NAME` (or `node scripts/prisma-generate.mjs`).");

@@ -1,11 +1,11 @@
 // The operator CLI: `npm run portal -- <command> [--flags]`. Passwords never come from argv (shell
 // history, `ps`): --password-stdin reads stdin, --password-file reads a file, and without either the
 // user gets a one-time set-password link.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { env as loadEnv } from "../app/lib/env.server.ts";
+import { isDatabaseUnavailable } from "../app/lib/db-errors.server.ts";
+import { databaseErrorSentence, migrationStatus, type MigrationStatus } from "../app/lib/migrate.server.ts";
 
 const SET_PASSWORD_MINUTES = 60 * 24;
 
@@ -20,11 +20,14 @@ const HELP = `Usage: npm run portal -- <command> [options]
                                        create a local user (an email, a phone or both); without
                                        a password option it prints a one-time set-password link
   user:list --org SLUG                 list an organization's users
+  retention:run                        delete what is past its time now (expired sessions, flow states,
+                                       old tokens and delivered mail, audit events if AUDIT_RETENTION_DAYS)
   help                                 show this text
 
 Passwords are never taken from the command line: pipe one in with --password-stdin (a terminal
 gets a hidden prompt) or name a file with --password-file.
-The database is DATABASE_URL (default file:./data/portal.db); pending migrations are applied first.`;
+The database is DATABASE_URL (default file:./data/portal.db). Commands work beside a running portal; they
+never migrate the database: when migrations are pending they say so, and \`npm run db:deploy\` applies them.`;
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Command = { options: Options; positionals?: boolean; run: (args: Parsed) => Promise<void> };
@@ -179,21 +182,34 @@ const commands: Record<string, Command> = {
       console.log(table([["EMAIL", "PHONE", "NAME", "ROLE", "STATUS", "PASSWORD", "TOTP"], ...rows]));
     },
   },
+  "retention:run": {
+    options: {},
+    async run() {
+      const { describeRetention, runRetention } = await import("../app/lib/retention.server.ts");
+      console.log(describeRetention(await runRetention()));
+    },
+  },
   help: { options: {}, run: async () => console.log(HELP) },
 };
 
-// deployMigrations leaves its SQLite connection in exclusive locking mode until the process ends,
-// so the migrations run in a child process (the same as `npm run db:deploy`).
-function applyMigrations(): boolean {
-  const root = path.resolve(import.meta.dirname, "..");
-  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], { cwd: root, encoding: "utf8" });
-  if (result.status !== 0) {
-    console.error(`The database migrations could not be applied: ${(result.stderr || result.error?.message || "").trim()}`);
-    return false;
-  }
-  if (result.stdout.startsWith("Applied")) console.error(result.stdout.trim());
-  return true;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+// Commands only read the migration history: applying migrations is db:deploy's job, run on purpose.
+function migrationProblem(status: MigrationStatus): string | null {
+  if (status.pending.length) return `The database needs \`npm run db:deploy\` (${plural(status.pending.length, "migration")} pending).`;
+  if (status.unknown.length)
+    return `The database has ${plural(status.unknown.length, "migration")} that this version of the portal does not know (${status.unknown.join(", ").slice(0, 200)}): use the version that migrated it.`;
+  return null;
 }
+
+// Prisma's messages start with the call site; the cause is on the last line.
+const causeOf = (error: unknown) =>
+  String((error as Error)?.message ?? error)
+    .trim()
+    .split("\n")
+    .at(-1)!
+    .trim()
+    .slice(0, 200);
 
 // node:util's parse errors are several sentences about positionals; say what went wrong instead.
 function parseError(name: string, options: Options, error: { code?: string; message: string }): string {
@@ -231,11 +247,16 @@ async function main(argv: string[]): Promise<number> {
     console.error((error as Error).message);
     return 1;
   }
-  if (!env.DATABASE_URL.startsWith("file:")) {
-    console.error("The environment variable DATABASE_URL must be a file: URL; this version supports SQLite only.");
+  try {
+    const problem = migrationProblem(await migrationStatus(env.DATABASE_URL));
+    if (problem) {
+      console.error(problem);
+      return 1;
+    }
+  } catch (error) {
+    console.error(databaseErrorSentence(error));
     return 1;
   }
-  if (!applyMigrations()) return 1;
 
   orgs = await import("../app/lib/orgs.server.ts");
   const { db } = await import("../app/lib/db.server.ts");
@@ -243,11 +264,10 @@ async function main(argv: string[]): Promise<number> {
     await command.run(parsed);
     return 0;
   } catch (error) {
-    if (error instanceof orgs.InputError) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    if (error instanceof orgs.InputError) console.error(error.message);
+    else if (isDatabaseUnavailable(error)) console.error(`The database did not answer (${causeOf(error)}); nothing more was done: try again in a minute.`);
+    else console.error(`The command failed unexpectedly (${causeOf(error)}).`);
+    return 1;
   } finally {
     await db.$disconnect();
   }

@@ -5,6 +5,7 @@ import { env as loadEnv, type Env } from "../app/lib/env.server.ts";
 import { createApp } from "./app.ts";
 import { startMailWorker } from "../app/lib/mail/worker.server.ts";
 import { startSyncScheduler } from "../app/lib/sync/scheduler.server.ts";
+import { startRetentionScheduler } from "../app/lib/retention.server.ts";
 
 let env: Env;
 try {
@@ -19,7 +20,7 @@ const dev = process.argv.includes("--dev");
 if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && !dev) {
   superviseWorkers(env.WEB_CONCURRENCY);
 } else {
-  // The only process, or the first of several: it runs the background jobs (mail, sync schedule; every
+  // The only process, or the first of several: it runs the background jobs (mail, sync schedule, retention; every
   // process would only add polling) and says what it serves.
   await serve(env, { first: cluster.isPrimary || process.env.PORTAL_WORKER === "1" });
 }
@@ -30,7 +31,7 @@ async function serve(env: Env, options: { first: boolean }) {
   }
   const vite = dev ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } })) : undefined;
   const app = await createApp(env, { vite });
-  const stops = options.first ? [startMailWorker(), startSyncScheduler()] : [];
+  const stops = options.first ? [startMailWorker(), startSyncScheduler(), startRetentionScheduler()] : [];
 
   const server = app.listen(env.PORT, () => {
     if (options.first) console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);

@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import argon2 from "argon2";
@@ -243,7 +244,17 @@ describe("scripts/portal.ts", () => {
     }
   }
 
-  test("org:create migrates a new database and creates the organization", { timeout: 60_000 }, async () => {
+  test("org:create on a new database says it needs db:deploy; after db:deploy it creates the organization", { timeout: 60_000 }, async () => {
+    const fresh = await portal(["org:create", "--name", "Acme Ltd", "--slug", "acme"]);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/^The database needs `npm run db:deploy` \(\d+ migrations pending\)\.$/);
+    expect(existsSync(file)).toBe(false);
+    const deploy = spawnSync(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"], {
+      env: { ...process.env, DATABASE_URL: `file:${file}` },
+      encoding: "utf8",
+    });
+    expect(deploy.stdout).toMatch(/^Applied /);
+
     const result = await portal(["org:create", "--name", "Acme Ltd", "--slug", "acme"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Created organization "Acme Ltd" \(slug acme/);

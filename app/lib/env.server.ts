@@ -24,6 +24,19 @@ const schema = z.object({
     .optional(),
   SESSION_IDLE_MINUTES: minutes(30),
   SESSION_ABSOLUTE_MINUTES: minutes(12 * 60),
+  /** The retention job (app/lib/retention.server.ts): how often it runs in the server; 0 leaves it to `retention:run`. */
+  RETENTION_INTERVAL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(60),
+  /** Used or expired one-time tokens (reset, invitation, set-password links) are kept this long after use or expiry. */
+  TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  /** Delivered mail is kept this long after delivery. */
+  MAIL_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
+  /** Audit events older than this are deleted; unset keeps them all. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default("Sign-in portal <no-reply@localhost>"),
   OUTBOX_DIR: z.string().default("data/outbox"),

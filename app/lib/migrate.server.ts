@@ -81,15 +81,17 @@ async function engineFor(provider: Provider, url: string) {
   const schema = readFileSync(schemaPaths[provider], "utf8");
   const factory: SqlMigrationAwareDriverAdapterFactory =
     provider === "sqlite"
-      ? withScriptShadow(new PrismaBetterSqlite3({ url: `file:${sqliteFile(url)}` }))
+      ? withScriptShadow(new PrismaBetterSqlite3({ url: `file:${sqliteFile(url)}`, timeout: ENGINE_BUSY_TIMEOUT_MS }))
       : withOwnShadow(readableCatalog(new PrismaPg({ connectionString: url })), url);
   // Keep the connections the engine opens so that they can be closed: an open one locks the file
   // (SQLite) or keeps a pool alive (PostgreSQL).
   const opened: { dispose(): Promise<void> }[] = [];
+  let busy = false;
   const connect = factory.connect.bind(factory);
   factory.connect = async () => {
     const connection = await connect();
     opened.push(connection);
+    noticeBusy(connection, () => (busy = true));
     return connection;
   };
   const engine = await SchemaEngine.new({ datamodels: [[schemaPaths[provider], schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(factory));
@@ -99,7 +101,31 @@ async function engineFor(provider: Provider, url: string) {
       await Promise.all(opened.map((c) => c.dispose()));
       engine.free();
     },
+    /** Whether SQLite refused a lock: the engine itself only reports an error kind it cannot read. */
+    busy: () => busy,
   };
+}
+
+// SQLite: how long the engine waits for another connection; its exclusive lock never comes while one is open.
+const ENGINE_BUSY_TIMEOUT_MS = 2000;
+
+type Queryable = Record<"queryRaw" | "executeRaw" | "executeScript", ((...args: never[]) => Promise<unknown>) | undefined>;
+
+function noticeBusy(connection: object, onBusy: () => void) {
+  const c = connection as Queryable;
+  for (const name of ["queryRaw", "executeRaw", "executeScript"] as const) {
+    const method = c[name];
+    if (!method) continue;
+    c[name] = async (...args: never[]) => {
+      try {
+        return await method.apply(connection, args);
+      } catch (error) {
+        const cause = (error as { cause?: { kind?: string; originalCode?: string } }).cause;
+        if (cause?.kind === "SocketTimeout" || cause?.originalCode?.startsWith("SQLITE_BUSY")) onBusy();
+        throw error;
+      }
+    };
+  }
 }
 
 // The engine replays migrations on the shadow database with executeRaw, which better-sqlite3 refuses
@@ -197,16 +223,104 @@ async function ensureMigrationsTable(provider: Provider, url: string) {
   db.close();
 }
 
+/** How the database's migration history compares with this version's migrations folder. */
+export type MigrationStatus = {
+  /** In the folder, not (successfully) applied to the database: `npm run db:deploy` applies them. */
+  pending: string[];
+  /** Started and never finished nor rolled back: Prisma's deploy refuses until someone resolves them. */
+  failed: string[];
+  /** Applied to the database but not in this folder: the database belongs to a newer version of the portal. */
+  unknown: string[];
+};
+
+type HistoryRow = { migration_name: string; finished_at: unknown; rolled_back_at: unknown };
+
+// Only reads: a plain connection (WAL readers never wait for the portal's writer) or one PostgreSQL query,
+// never the schema engine, whose SQLite connection asks for the whole file (locking_mode=EXCLUSIVE).
+async function migrationHistory(provider: Provider, url: string): Promise<HistoryRow[]> {
+  const sql = `SELECT "migration_name", "finished_at", "rolled_back_at" FROM "_prisma_migrations"`;
+  if (provider === "postgresql") {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS "exists"`);
+      return rows[0]?.exists ? (await client.query<HistoryRow>(sql)).rows : [];
+    } finally {
+      await client.end();
+    }
+  }
+  const file = sqliteFile(url);
+  if (file !== ":memory:" && !existsSync(file)) return [];
+  const sqlite = new Database(file, { fileMustExist: true, timeout: 5000 });
+  try {
+    const table = sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get();
+    return table ? (sqlite.prepare(sql).all() as HistoryRow[]) : [];
+  } finally {
+    sqlite.close();
+  }
+}
+
+export async function migrationStatus(databaseUrl: string): Promise<MigrationStatus> {
+  const provider = providerOf(databaseUrl);
+  const history = await migrationHistory(provider, databaseUrl);
+  const local = migrationList(provider).migrationDirectories.map((d) => d.path);
+  const applied = new Set(history.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => r.migration_name));
+  const failed = history.filter((r) => r.finished_at === null && r.rolled_back_at === null).map((r) => r.migration_name);
+  return {
+    pending: local.filter((name) => !applied.has(name)),
+    failed: [...new Set(failed)],
+    unknown: [...applied].filter((name) => !local.includes(name)).sort(),
+  };
+}
+
+/** The migrations could not be applied; the message is one sentence for the operator. */
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+const IN_USE =
+  "The SQLite database is open in another process (a running portal): Prisma applies migrations to SQLite only while nothing else has the file open, so stop the portal, run `npm run db:deploy` again and start the portal.";
+
+/** Applies the pending migrations and returns their names; a database already up to date is only read. */
 export async function deployMigrations(databaseUrl: string): Promise<string[]> {
   const provider = providerOf(databaseUrl);
+  const status = await migrationStatus(databaseUrl);
+  if (!status.pending.length && !status.failed.length) return [];
   await ensureMigrationsTable(provider, databaseUrl);
-  const { engine, close } = await engineFor(provider, databaseUrl);
+  const { engine, close, busy } = await engineFor(provider, databaseUrl);
   try {
     const out = await engine.applyMigrations({ migrationsList: migrationList(provider), filters: noFilter });
     return out.appliedMigrationNames;
+  } catch (error) {
+    if (busy()) throw new MigrationError(IN_USE);
+    throw new MigrationError(`The migrations could not be applied: ${firstLine(error)}`);
   } finally {
     await close();
   }
+}
+
+const UNREACHABLE = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/;
+
+/** One sentence for an operator about a database that could not be opened or read (the status check, a deploy). */
+export function databaseErrorSentence(error: unknown): string {
+  const code = String((error as { code?: unknown })?.code ?? "");
+  const message = String((error as Error)?.message ?? error);
+  if (UNREACHABLE.test(code) || /timeout|Connection terminated/i.test(message))
+    return `The CLI cannot reach the database (${code || message.split("\n")[0]!.slice(0, 120)}): check DATABASE_URL and that the database server is running.`;
+  if (code === "3D000") return "The database named in DATABASE_URL does not exist on that server: create it, then run `npm run db:deploy`.";
+  if (code === "28P01" || code === "28000") return "The database refused the user or password in DATABASE_URL.";
+  if (code.startsWith("SQLITE_")) return `The SQLite database in DATABASE_URL could not be opened or read (${code}).`;
+  if (message.startsWith("DATABASE_URL must start")) return `The environment variable ${message.replace(/, not .*$/s, "")}.`;
+  return `The database could not be read: ${firstLine(error)}`;
+}
+
+// The engine's messages carry a Rust backtrace and a JavaScript stack; the cause is on the first line.
+function firstLine(error: unknown): string {
+  const line = String((error as Error)?.message ?? error)
+    .split("\n")[0]!
+    .trim()
+    .replace(/^Error in the underlying connector \([^)]*\): /, "");
+  return /[.!?]$/.test(line) ? line : `${line}.`;
 }
 
 /**

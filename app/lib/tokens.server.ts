@@ -19,6 +19,26 @@ export async function issueToken(type: TokenType, target: string, minutes: numbe
   return token;
 }
 
+/**
+ * Issues a token and keeps only the newest `keep` tokens of this type and target (used, expired or live): a key
+ * that is asked again and again holds a bounded number of rows. Concurrent issues may briefly leave a few more.
+ */
+export async function issueTokenKeepingNewest(type: TokenType, target: string, minutes: number, data: unknown, keep: number): Promise<string> {
+  const token = randomToken();
+  const { id } = await db.oneTimeToken.create({
+    data: { type, target, tokenHash: sha256(token), data: JSON.stringify(data), expiresAt: new Date(Date.now() + minutes * 60_000) },
+    select: { id: true },
+  });
+  const older = await db.oneTimeToken.findMany({
+    where: { type, target, id: { not: id } },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    skip: keep - 1,
+    select: { id: true },
+  });
+  if (older.length) await db.oneTimeToken.deleteMany({ where: { id: { in: older.map((r) => r.id) } } });
+  return token;
+}
+
 type Found = { id: string; target: string; data: unknown };
 
 /** The token if it exists, has this type, is unused and unexpired; does not use it up. */

@@ -4,7 +4,7 @@
 import { CryptoProvider } from "@azure/msal-node";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 import { env } from "../env.server.ts";
-import { issueToken, consumeToken } from "../tokens.server.ts";
+import { consumeToken, issueTokenKeepingNewest } from "../tokens.server.ts";
 import { clientId, msalFor } from "./config.server.ts";
 import { MicrosoftUnavailableError } from "./http.server.ts";
 
@@ -24,9 +24,15 @@ export type FlowData = {
   lockoutConfirmed?: boolean;
   /** The row id (never the token) of an invitation this sign-in accepts when it succeeds, as the invited user. */
   invitation?: string;
+  /** The session id or browser binding the callback must come back with (older states: the row's target). */
+  binding?: string;
 };
 
 const FLOW_MINUTES = 10;
+/** Live flow states kept per user (identifier-first, invitations, linking, re-authentication): the newest win. */
+export const FLOW_STATES_PER_USER = 10;
+/** Live flow states kept per client address for "Sign in with Microsoft" (no user known yet): an office shares one. */
+export const FLOW_STATES_PER_ADDRESS = 100;
 const SCOPES = ["openid", "profile", "email"];
 const crypto = new CryptoProvider();
 
@@ -45,7 +51,19 @@ export type StartOptions = {
   invitation?: string;
   /** Re-authentication: ask Microsoft for a fresh sign-in no older than this many seconds (prompt=login + max_age). */
   maxAgeSeconds?: number;
+  /** The client's address: flows for no known user are limited per address. */
+  address?: string;
 };
+
+/**
+ * Whom a flow state counts against: the user it is for, or else the client's address. Each keeps its newest
+ * states only, so a loop of identifier POSTs (or button presses) replaces rows instead of adding them; a flow
+ * is lost only when that many newer ones start for the same user or address while it is at Microsoft.
+ */
+function flowKey(options: StartOptions): { target: string; keep: number } {
+  if (options.userId) return { target: `user:${options.userId}`, keep: FLOW_STATES_PER_USER };
+  return { target: `address:${(options.address ?? "unknown").slice(0, 64)}`, keep: FLOW_STATES_PER_ADDRESS };
+}
 
 /** The URL of Microsoft's sign-in page for this flow. Throws MicrosoftUnavailableError when it can't be reached. */
 export async function startMicrosoftFlow(options: StartOptions): Promise<string> {
@@ -61,8 +79,10 @@ export async function startMicrosoftFlow(options: StartOptions): Promise<string>
     startedAt: Date.now(),
     ...(options.lockoutConfirmed ? { lockoutConfirmed: true } : {}),
     ...(options.invitation ? { invitation: options.invitation } : {}),
+    binding: options.binding,
   };
-  const state = await issueToken("oauth_state", options.binding, FLOW_MINUTES, data);
+  const key = flowKey(options);
+  const state = await issueTokenKeepingNewest("oauth_state", key.target, FLOW_MINUTES, data, key.keep);
   try {
     return await msalFor(options.authority).getAuthCodeUrl({
       scopes: SCOPES,
@@ -171,7 +191,7 @@ function asUnavailable(error: unknown): Error {
 /** Redeems the callback: state first (single use, bound), then the code, then the token checks. */
 export async function completeMicrosoftFlow(query: URLSearchParams, binding: string): Promise<CallbackOutcome> {
   const token = await consumeToken("oauth_state", query.get("state"));
-  const flow = token && token.target === binding ? (token.data as FlowData) : null;
+  const flow = token && ((token.data as FlowData).binding ?? token.target) === binding ? (token.data as FlowData) : null;
   const error = query.get("error");
   if (error) {
     // A cancelled or failed sign-in at Microsoft: no token to check, nothing to change.

@@ -34,9 +34,9 @@ export async function microsoftSignInFor(user: User, returnTo: string, options: 
 }
 
 /** The "Sign in with Microsoft" button: any work or school account; the callback finds the user by (tid, oid). */
-export async function microsoftSignInAnyone(returnTo: string) {
+export async function microsoftSignInAnyone(returnTo: string, address: string) {
   const { binding, setCookie } = await bindBrowser();
-  const url = await startMicrosoftFlow({ purpose: "signin", binding, authority: "organizations", returnTo });
+  const url = await startMicrosoftFlow({ purpose: "signin", binding, authority: "organizations", returnTo, address });
   return { url, setCookie };
 }
 
