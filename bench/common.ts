@@ -133,7 +133,7 @@ export type PortalReply = {
 
 export type PortalRequest = {
   port: number;
-  /** The public origin: its host is sent as Host, and as Origin with a form (Remix refuses an action otherwise). */
+  /** The public origin: its host is sent as Host, and as Origin on a POST (the portal refuses one without). */
   origin: string;
   method: "GET" | "POST";
   path: string;
@@ -154,7 +154,9 @@ export function portalRequest(r: PortalRequest): Promise<PortalReply> {
   const body = r.form ? new URLSearchParams(r.form).toString() : "";
   const headers: http.OutgoingHttpHeaders = { Host: new URL(r.origin).host, "User-Agent": r.userAgent };
   if (r.accept) headers.Accept = r.accept;
-  if (r.form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body), Origin: r.origin });
+  // The portal refuses a POST without Origin (or Sec-Fetch-Site), as it would one from another site.
+  if (r.method !== "GET") headers.Origin = r.origin;
+  if (r.form) Object.assign(headers, { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": Buffer.byteLength(body) });
   if (r.cookie) headers.Cookie = r.cookie;
   return new Promise((resolve, reject) => {
     const req = http.request({ agent: r.agent, host: "127.0.0.1", port: r.port, path: r.path, method: r.method, headers }, (res) => {

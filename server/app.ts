@@ -1,20 +1,20 @@
-// The HTTP server around the Remix app: client address, security headers, the cross-site POST check,
-// a 503 page when the database is unavailable.
+// The HTTP server around the Remix app: client address, security headers, the cross-site POST check, the
+// body limit, a 503 page when the database is unavailable.
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import express from "express";
-import { createRequestHandler } from "@remix-run/express";
-import type { ServerBuild } from "@remix-run/node";
+import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from "@remix-run/node";
 import type { ViteDevServer } from "vite";
-import { isCrossSiteRequest } from "../app/lib/security.server.ts";
 import type { Env } from "../app/lib/env.server.ts";
+import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
   app.disable("x-powered-by");
-  if (env.TRUST_PROXY === "true") app.set("trust proxy", true);
+  // A hop count or the proxies' addresses, never "any": see TRUST_PROXY in app/lib/env.server.ts.
+  if (env.TRUST_PROXY !== false) app.set("trust proxy", env.TRUST_PROXY);
 
   const authority = new URL(env.ENTRA_AUTHORITY_HOST).origin;
   app.use((req, res, next) => {
@@ -39,18 +39,10 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
     res.setHeader("Referrer-Policy", "same-origin");
     res.setHeader("X-Frame-Options", "DENY");
     if (env.APP_ORIGIN.startsWith("https:")) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
-    const method = req.method;
-    const headers = new Headers();
-    for (const name of ["origin", "sec-fetch-site"]) {
-      const value = req.get(name);
-      if (value) headers.set(name, value);
-    }
-    if (isCrossSiteRequest(new Request("http://x/", { method: method === "GET" || method === "HEAD" ? method : "POST", headers }), env.APP_ORIGIN)) {
-      res.status(403).type("text/plain").send("This form was sent from another site, so it was refused. Go back to the portal and try again.");
-      return;
-    }
     next();
   });
+  app.use(refuseCrossSite(env.APP_ORIGIN));
+  app.use(limitBodies(env.MAX_BODY_BYTES));
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (options.vite) {
@@ -74,13 +66,40 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
     build = answerDatabaseOutages((await import(path.join(buildDir, "server/index.js"))) as ServerBuild);
   }
 
-  app.all(
-    "*",
-    createRequestHandler({
-      build,
-      mode: options.vite ? "development" : "production",
-      getLoadContext: (req, res) => ({ clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string }),
-    }),
-  );
+  const handle = createRequestHandler(build, options.vite ? "development" : "production");
+  app.all("*", async (req, res, next) => {
+    try {
+      const context = { clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string };
+      await send(res, await handle(remixRequest(req, res, env.APP_ORIGIN), context));
+    } catch (error) {
+      next(error);
+    }
+  });
   return app;
+}
+
+/**
+ * The request as Remix sees it: on the public origin whatever Host or X-Forwarded-Host the client wrote, with the
+ * body limitBodies has read, and aborted when the client goes away before the answer is complete.
+ */
+function remixRequest(req: express.Request, res: express.Response, appOrigin: string): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
+  }
+  const controller = new AbortController();
+  res.on("close", () => res.writableFinished || controller.abort());
+  // An absolute-form target ("GET http://host/x") has no place here: only paths are appended to the origin.
+  const target = req.originalUrl.startsWith("/") ? req.originalUrl : "/";
+  const init: RequestInit = { method: req.method, headers, signal: controller.signal };
+  if (req.method !== "GET" && req.method !== "HEAD") init.body = new Uint8Array((res.locals.body as Buffer | undefined) ?? []);
+  return new Request(`${appOrigin}${target}`, init);
+}
+
+async function send(res: express.Response, response: Response) {
+  res.statusMessage = response.statusText;
+  res.status(response.status);
+  for (const [name, value] of response.headers.entries()) res.append(name, value);
+  if (response.body) await writeReadableStreamToWritable(response.body, res);
+  else res.end();
 }

@@ -86,7 +86,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
 
 export type Reply = PortalReply;
 
-/** A request as a browser sends it: to the server's address, with the public origin's Host (and Origin on a form). */
+/** A request as a browser sends it: to the server's address, with the public origin's Host (and Origin on a POST). */
 export function send(
   port: number,
   method: "GET" | "POST",

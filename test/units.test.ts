@@ -35,7 +35,8 @@ describe("isCrossSiteRequest", () => {
     expect(isCrossSiteRequest(req("POST", { Origin: "null", "Sec-Fetch-Site": "cross-site" }), app)).toBe(true));
   it("refuses a bare Origin null", () => expect(isCrossSiteRequest(req("POST", { Origin: "null" }), app)).toBe(true));
   it("refuses same-site but cross-origin", () => expect(isCrossSiteRequest(req("DELETE", { "Sec-Fetch-Site": "same-site" }), app)).toBe(true));
-  it("allows clients that send neither header (no browser)", () => expect(isCrossSiteRequest(req("POST", {}), app)).toBe(false));
+  it("refuses a request that sends neither header (13.13: a Referer alone proves nothing)", () =>
+    expect(isCrossSiteRequest(req("POST", { Referer: "https://portal.example/login" }), app)).toBe(true));
 });
 
 describe("parseEnv", () => {

@@ -2,6 +2,7 @@
 // stops the app with a sentence that names it.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
@@ -50,7 +51,15 @@ const schema = z.object({
   GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default("https://graph.microsoft.com"),
   /** How long to wait for Microsoft before telling the user to try again later. */
   MICROSOFT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
-  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  /** Whose X-Forwarded-For to believe: a hop count or the proxies' addresses (Express's forms), never anyone's. */
+  TRUST_PROXY: z.string().default("false").transform(trustProxy),
+  /** The largest request body read (bytes); the portal's forms need a few kilobytes and it takes no uploads. */
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 2 ** 20)
+    .default(64 * 1024),
   /** Server processes sharing the port (node:cluster); one per core uses the whole machine. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Entra ID Sync runs this often for every org with a sync connection; 0 turns the schedule off. */
@@ -61,6 +70,33 @@ const schema = z.object({
     .max(7 * 24 * 60)
     .default(30),
 });
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+const TRUST_PROXY_FORMS = "write the number of proxies in front of the portal (e.g. 1), or their addresses or CIDR ranges (e.g. 10.0.0.0/8, loopback)";
+
+/** "false" | hop count | addresses, CIDR ranges and Express's names, comma-separated: what Express's trust proxy takes. */
+function trustProxy(value: string, ctx: z.RefinementCtx): false | number | string[] {
+  const refuse = (message: string) => {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  };
+  if (value === "false" || value === "0") return false;
+  if (value === "true") {
+    return refuse(`"true" would believe whatever address a client writes into X-Forwarded-For; ${TRUST_PROXY_FORMS}`);
+  }
+  if (/^\d+$/.test(value)) return Number(value) <= 10 ? Number(value) : refuse(`${value} proxies is more than any setup has; ${TRUST_PROXY_FORMS}`);
+  const entries = value.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (PROXY_NAMES.has(entry)) continue;
+    const [address = "", prefix, ...more] = entry.split("/");
+    const kind = isIP(address);
+    const bits = kind === 4 ? 32 : 128;
+    const valid = kind !== 0 && more.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits));
+    if (!valid) return refuse(`"${entry}" is not an address, a CIDR range or one of loopback, linklocal, uniquelocal; ${TRUST_PROXY_FORMS}`);
+    if (prefix === "0") return refuse(`"${entry}" would believe every address, as "true" would; ${TRUST_PROXY_FORMS}`);
+  }
+  return entries;
+}
 
 export type Env = z.infer<typeof schema> & {
   APP_ORIGIN: string;
