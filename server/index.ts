@@ -26,9 +26,8 @@ if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && !dev) {
 }
 
 async function serve(env: Env, options: { first: boolean }) {
-  if (env.NODE_ENV === "production" && !env.SMTP_URL && !env.demo && options.first) {
-    console.warn(`SMTP_URL is not set: mail is written to ${env.OUTBOX_DIR} and not delivered to anyone.`);
-  }
+  if (options.first && env.demo) console.warn("Demo mode: /dev/outbox shows every mail sent, including sign-in links; never use it for real users.");
+  if (options.first && !env.SMTP_URL && !env.demo) console.warn("SMTP_URL is not set: mail is queued in the database and not delivered until SMTP_URL is set.");
   const vite = dev ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } })) : undefined;
   const app = await createApp(env, { vite });
   const stops = options.first ? [startMailWorker(), startSyncScheduler(), startRetentionScheduler()] : [];

@@ -8,6 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { Prisma } from "~/generated/prisma/client.ts";
 import { checkDatabase, db } from "~/lib/db.server.ts";
 import { databaseUnavailableResponse, isDatabaseUnavailable } from "~/lib/db-errors.server.ts";
+import { env } from "~/lib/env.server.ts";
+import { outboxTransport } from "~/lib/mail/transport.server.ts";
 import { kickMailWorker, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { createUser, PASSWORD, signedInAs, totpCode } from "./helpers.ts";
 import { usePostgres } from "./pg.ts";
@@ -158,7 +160,7 @@ describe(outage.name, () => {
     });
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     await outage.start();
-    const stop = startMailWorker(60 * 60_000);
+    const stop = startMailWorker(60 * 60_000, outboxTransport(env().OUTBOX_DIR));
     try {
       await kickMailWorker();
       expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { issueToken } from "~/lib/tokens.server.ts";
-import { resetPassword } from "~/lib/password-reset.server.ts";
+import { handlePasswordResetRequests, resetPassword } from "~/lib/password-reset.server.ts";
 import { runSync } from "~/lib/sync/run.server.ts";
 import * as forgot from "~/routes/forgot-password.tsx";
 import * as login from "~/routes/login._index.tsx";
@@ -84,6 +84,8 @@ describe("issue 12's defects", () => {
       const r = await new Browser().post(forgot.action, "/forgot-password", { identifier: user.email! });
       expect(r.status).toBe(200);
       expect(r.data.sent).toBe(true);
+      // The mail worker's first step: the per-account work happens after the answer (decision 013).
+      await handlePasswordResetRequests();
       const mail = await db.outgoingMail.findFirstOrThrow({ where: { to: user.email! } });
       expect(mail.template).toBe("microsoft-sign-in");
       expect(mail.text).not.toMatch(/reset-password\?token=/);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { sha256 } from "~/lib/crypto.server.ts";
+import { handlePasswordResetRequests } from "~/lib/password-reset.server.ts";
 import * as page from "~/routes/admin.invitations.tsx";
 import * as invite from "~/routes/invite.tsx";
 import * as login from "~/routes/login._index.tsx";
@@ -300,6 +301,7 @@ describe("resend and revoke", () => {
     expect((await db.user.findUniqueOrThrow({ where: { id: user.id } })).status).toBe("disabled");
     // "Forgot password" does not reopen a withdrawn invitation.
     await new Browser().post(forgot.action, "/forgot-password", { identifier: "ada@example.test" });
+    await handlePasswordResetRequests();
     expect(await db.outgoingMail.count({ where: { template: "password-reset" } })).toBe(0);
     expect(await db.auditEvent.count({ where: { action: "invitation.revoked", targetId: user.id } })).toBe(1);
     expect((await b.post(page.action, "/admin/invitations", { intent: "revoke", userId: user.id })).status).toBe(400);

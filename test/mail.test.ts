@@ -6,9 +6,9 @@ import { SMTPServer } from "smtp-server";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EmailProps, TemplateName } from "#emails/index.ts";
 import { db } from "~/lib/db.server.ts";
-import { env, parseEnv } from "~/lib/env.server.ts";
+import { env, parseEnv, reloadEnv } from "~/lib/env.server.ts";
 import { queueEmail, renderEmail } from "~/lib/mail/outbox.server.ts";
-import { outboxPageEnabled, smtpTransport, type MailTransport } from "~/lib/mail/transport.server.ts";
+import { outboxPageEnabled, outboxTransport, smtpTransport, type MailTransport } from "~/lib/mail/transport.server.ts";
 import { deliverDueMail, kickMailWorker, retryDelayMs, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { loader as outboxListLoader } from "~/routes/dev.outbox.tsx";
 import { loader as outboxMessageLoader } from "~/routes/dev.outbox_.$id.tsx";
@@ -128,7 +128,16 @@ describe("queueEmail", () => {
   });
 });
 
-describe("delivery to the outbox folder", () => {
+describe("delivery to the outbox folder (demo mode)", () => {
+  beforeEach(() => {
+    process.env.DEMO_MODE = "true";
+    reloadEnv();
+  });
+  afterEach(() => {
+    delete process.env.DEMO_MODE;
+    reloadEnv();
+  });
+
   it("writes a JSON file and an .eml per message, and the dev outbox shows them", async () => {
     const id = await queueReset();
     expect(await deliverDueMail()).toEqual({ sent: 1, failed: 0 });
@@ -174,12 +183,13 @@ describe("delivery to the outbox folder", () => {
     expect((error as Response).status).toBe(404);
   });
 
-  it("is only available in demos or in development without SMTP", () => {
+  it("is only available in demo mode, which production refuses (decision 013)", () => {
     const secrets = { SESSION_SECRET: "x".repeat(32), TOTP_ENCRYPTION_KEY: "0".repeat(64) };
-    expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development" }))).toBe(true);
-    expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development", SMTP_URL: "smtp://mail.example.com:587" }))).toBe(false);
+    expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development" }))).toBe(false);
+    expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development", DEMO_MODE: "true" }))).toBe(true);
+    expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development", DEMO_MODE: "true", SMTP_URL: "smtp://mail.example.com:587" }))).toBe(true);
     expect(outboxPageEnabled(parseEnv({ NODE_ENV: "production", ...secrets }))).toBe(false);
-    expect(outboxPageEnabled(parseEnv({ NODE_ENV: "production", DEMO_MODE: "true", ...secrets }))).toBe(true);
+    expect(() => parseEnv({ NODE_ENV: "production", DEMO_MODE: "true", ...secrets })).toThrow(/DEMO_MODE/);
   });
 });
 
@@ -309,7 +319,7 @@ describe("delivery over SMTP", () => {
 
 describe("the background worker", () => {
   it("delivers mail soon after it is queued while it runs", async () => {
-    const stop = startMailWorker(60_000);
+    const stop = startMailWorker(60_000, outboxTransport(env().OUTBOX_DIR));
     try {
       const id = await queueReset();
       await kickMailWorker();

@@ -41,6 +41,7 @@ const schema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).default("Sign-in portal <no-reply@localhost>"),
   OUTBOX_DIR: z.string().default("data/outbox"),
+  /** true: /dev/outbox shows every mail sent (the demo's mailbox); refused with NODE_ENV=production. */
   DEMO_MODE: z.enum(["true", "false"]).default("false"),
   ENTRA_CLIENT_ID: z
     .string()
@@ -130,6 +131,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const production = env.NODE_ENV === "production";
   for (const name of ["SESSION_SECRET", "TOTP_ENCRYPTION_KEY"] as const) {
     if (production && !env[name]) throw new Error(`The environment variable ${name} is missing; it is required in production.`);
+  }
+  if (production && env.DEMO_MODE === "true") {
+    throw new Error(
+      "The environment variable DEMO_MODE must not be true with NODE_ENV=production: demo mode shows every mail sent, including sign-in links, at /dev/outbox.",
+    );
   }
   return {
     ...env,

@@ -1,5 +1,6 @@
 // Forgotten passwords: a single-use link valid 30 minutes. The reset sets a new password only:
-// the next sign-in still asks for the TOTP code.
+// the next sign-in still asks for the TOTP code. The form only records the request; the mail worker does the
+// per-account work after the answer, so the answer takes as long for an unknown identifier as for an account.
 import { db } from "./db.server.ts";
 import { env } from "./env.server.ts";
 import { audit } from "./audit.server.ts";
@@ -10,10 +11,59 @@ import { issueToken, consumeToken, revokeTokens } from "./tokens.server.ts";
 import { hashPassword } from "./passwords.server.ts";
 import { accountKey, clearFailures } from "./throttle.server.ts";
 import { queueEmail } from "./mail/outbox.server.ts";
+import { kickMailWorker, retryDelayMs } from "./mail/queue.server.ts";
+import { isUniqueViolation } from "./db-errors.server.ts";
+import { parseIdentifier } from "./identifier.ts";
 
 import { RESET_MINUTES } from "./password-rules.ts";
 export { RESET_MINUTES };
 const RESEND_AFTER_MS = 60_000;
+
+const BATCH = 50;
+// Handling one request takes milliseconds (no network): a claim older than this belongs to a crashed process.
+const LEASE_MS = 60_000;
+
+/**
+ * What the forgot-password form does: one row keyed by the normalized identifier, the same statements whoever it
+ * names. The row is written before the answer, so a restart loses no request; repeats while it waits add nothing.
+ */
+export async function recordPasswordResetRequest(identifier: string, address: string): Promise<void> {
+  const parsed = parseIdentifier(identifier);
+  if (!parsed) throw new Error("A password reset can only be requested for an email address or a mobile number.");
+  try {
+    await db.passwordResetRequest.create({ data: { identifier: parsed.value, ipAddress: address } });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
+  void kickMailWorker();
+}
+
+/** The mail worker's first step: each due request becomes the mail the sign-in rule says (or none), then goes. */
+export async function handlePasswordResetRequests(now = new Date()): Promise<{ handled: number; failed: number }> {
+  const due = await db.passwordResetRequest.findMany({ where: { nextAttemptAt: { lte: now } }, orderBy: { createdAt: "asc" }, take: BATCH });
+  let handled = 0;
+  let failed = 0;
+  for (const request of due) {
+    const claim = await db.passwordResetRequest.updateMany({
+      where: { id: request.id, nextAttemptAt: request.nextAttemptAt },
+      data: { nextAttemptAt: new Date(now.getTime() + LEASE_MS) },
+    });
+    if (claim.count !== 1) continue;
+    try {
+      // A crash between the mail and this delete handles the request again after the lease: at worst a second link.
+      await requestPasswordReset(request.identifier, request.ipAddress);
+      await db.passwordResetRequest.delete({ where: { id: request.id } });
+      handled++;
+    } catch (error) {
+      const attempts = request.attempts + 1;
+      const message = error instanceof Error ? error.message : String(error);
+      await db.passwordResetRequest.update({ where: { id: request.id }, data: { attempts, nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)) } });
+      console.warn(`The forgot-password request ${request.id} was not handled, attempt ${attempts}: ${message}`);
+      failed++;
+    }
+  }
+  return { handled, failed };
+}
 
 /** Sends a reset link when the identifier names an active account with an email; silent otherwise. */
 export async function requestPasswordReset(identifier: string, address: string): Promise<void> {

@@ -6,7 +6,7 @@ import { Field, Submit } from "~/components/form.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
-import { requestPasswordReset } from "~/lib/password-reset.server.ts";
+import { recordPasswordResetRequest } from "~/lib/password-reset.server.ts";
 import { RESET_MINUTES } from "~/lib/password-rules.ts";
 
 export const meta: MetaFunction = () => [{ title: "Forgot your password?" }];
@@ -23,7 +23,8 @@ const schema = z.object({
 export async function action({ request, context }: ActionFunctionArgs) {
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ sent: false, errors: parsed.errors, identifier: (parsed.values.identifier ?? "").slice(0, IDENTIFIER_MAX) }, { status: 400 });
-  await requestPasswordReset(parsed.data.identifier, clientAddress(context));
+  // Only recorded here: the account is looked up after the answer, so known and unknown identifiers take the same time.
+  await recordPasswordResetRequest(parsed.data.identifier, clientAddress(context));
   return data({ sent: true, errors: undefined, identifier: parsed.data.identifier });
 }
 

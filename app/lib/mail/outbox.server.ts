@@ -1,10 +1,11 @@
 // queueEmail is how the app sends mail: the message is rendered and stored first, then delivered
 // by the worker, so a slow or absent SMTP server never fails or delays the request that sent it.
+// The stored body holds the message's one-time link only until delivery (worker.server.ts empties it).
 import { createElement } from "react";
 import { render } from "@react-email/render";
 import { emails, type EmailProps, type TemplateName } from "#emails/index.ts";
 import { db } from "../db.server.ts";
-import { kickMailWorker } from "./worker.server.ts";
+import { kickMailWorker } from "./queue.server.ts";
 
 export type { EmailProps, TemplateName };
 

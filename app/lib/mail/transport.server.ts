@@ -1,5 +1,5 @@
-// Where mail goes: an SMTP server when SMTP_URL is set, otherwise a folder of files that the
-// development outbox page (/dev/outbox) reads back.
+// Where mail goes: an SMTP server when SMTP_URL is set; in demo mode without it, a folder of files that the
+// outbox page (/dev/outbox) reads back, the demo's mailbox; otherwise nowhere: mail stays queued.
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
@@ -49,13 +49,15 @@ export function outboxTransport(dir: string): MailTransport {
   };
 }
 
-export function transportFromEnv(config: Env = env()): MailTransport {
-  return config.SMTP_URL ? smtpTransport(config.SMTP_URL) : outboxTransport(config.OUTBOX_DIR);
+/** null: no SMTP_URL outside demo mode, so mail stays queued until SMTP_URL is set (docs/decisions/013). */
+export function transportFromEnv(config: Env = env()): MailTransport | null {
+  if (config.SMTP_URL) return smtpTransport(config.SMTP_URL);
+  return config.demo ? outboxTransport(config.OUTBOX_DIR) : null;
 }
 
-/** The outbox page exists in demos, and in development when mail is not sent over SMTP. */
+/** The outbox page lists every message with its sign-in links: only in demo mode, which production refuses. */
 export function outboxPageEnabled(config: Env = env()): boolean {
-  return config.demo || (config.NODE_ENV !== "production" && !config.SMTP_URL);
+  return config.demo;
 }
 
 export function requireOutboxPage() {

@@ -1,21 +1,23 @@
-// Delivers the OutgoingMail table. A message stays pending until a transport accepts it; failures
-// are retried with growing delays, and a conditional claim keeps two instances from sending it twice.
+// The mail worker. A run first turns recorded forgot-password requests into mail (password-reset.server.ts:
+// the per-account work happens here, after the form was answered), then delivers the OutgoingMail table.
+// A message stays pending until a transport accepts it; failures are retried with growing delays, and a
+// conditional claim keeps two instances from sending it twice. Once accepted, the message's body (which holds
+// any one-time link) is emptied: the row stays only as a record of what was sent to whom (docs/decisions/013).
 import { db } from "../db.server.ts";
 import { env } from "../env.server.ts";
+import { handlePasswordResetRequests } from "../password-reset.server.ts";
+import { kickMailWorker, retryDelayMs, workerState } from "./queue.server.ts";
 import { transportFromEnv, type MailTransport } from "./transport.server.ts";
+
+export { kickMailWorker, retryDelayMs };
 
 const BATCH = 50;
 // Longer than the SMTP timeouts together, so that a claim never expires during a send.
 const LEASE_MS = 2 * 60_000;
-const FIRST_RETRY_MS = 10_000;
-const MAX_RETRY_MS = 60 * 60_000;
 
-/** The wait after the nth failed attempt: 10 s, 20 s, 40 s … up to one hour. */
-export function retryDelayMs(attempts: number): number {
-  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(attempts - 1, 0), MAX_RETRY_MS);
-}
-
-export async function deliverDueMail(now = new Date(), transport: MailTransport = transportFromEnv()): Promise<{ sent: number; failed: number }> {
+/** Delivers due mail through `transport`; with none (no SMTP_URL outside demo mode) mail stays queued. */
+export async function deliverDueMail(now = new Date(), transport: MailTransport | null = transportFromEnv()): Promise<{ sent: number; failed: number }> {
+  if (!transport) return { sent: 0, failed: 0 };
   const due = await db.outgoingMail.findMany({
     where: { status: "pending", nextAttemptAt: { lte: now } },
     orderBy: { createdAt: "asc" },
@@ -44,48 +46,30 @@ export async function deliverDueMail(now = new Date(), transport: MailTransport 
       failed++;
       continue;
     }
-    await db.outgoingMail.update({ where: { id: mail.id }, data: { status: "sent", sentAt: new Date(), lastError: null } });
+    // The recipient has the link now; a backup of the database must not.
+    await db.outgoingMail.update({ where: { id: mail.id }, data: { status: "sent", sentAt: new Date(), lastError: null, html: "", text: "" } });
     sent++;
   }
   return { sent, failed };
 }
 
-// Kept on globalThis: in development Vite loads a second copy of this module for the routes,
-// and queueEmail there must reach the worker that server/index.ts started.
-type WorkerState = { started: number; running: Promise<void> | null; again: boolean; transport?: MailTransport };
-const state = ((globalThis as unknown as { portalMailWorker?: WorkerState }).portalMailWorker ??= {
-  started: 0,
-  running: null,
-  again: false,
-});
-
-async function drain() {
-  do {
-    state.again = false;
+/**
+ * Runs the worker in this process: every `intervalMs` and whenever something is queued. `transport` defaults to
+ * the configured one (SMTP_URL; the outbox folder in demo mode; none otherwise).
+ */
+export function startMailWorker(intervalMs = 5000, transport?: MailTransport | null): () => void {
+  let chosen = transport;
+  // The latest start decides what a run does (a test may start it with its own transport).
+  workerState.run = async () => {
     try {
-      await deliverDueMail(new Date(), (state.transport ??= transportFromEnv()));
+      await handlePasswordResetRequests();
+      if (chosen === undefined) chosen = transportFromEnv();
+      await deliverDueMail(new Date(), chosen);
     } catch (error) {
       console.warn(`A mail delivery run stopped early; pending mail is retried on the next run: ${error instanceof Error ? error.message : String(error)}`);
     }
-  } while (state.again && state.started > 0);
-}
-
-/** Delivers due mail soon, once at a time; resolves when that run ends and never rejects. */
-export function kickMailWorker(): Promise<void> {
-  if (state.started === 0) return Promise.resolve();
-  if (state.running) {
-    // Mail queued during a run may have missed its query: run once more afterwards.
-    state.again = true;
-    return state.running;
-  }
-  state.running = drain().finally(() => {
-    state.running = null;
-  });
-  return state.running;
-}
-
-export function startMailWorker(intervalMs = 5000): () => void {
-  state.started++;
+  };
+  workerState.started++;
   const timer = setInterval(() => void kickMailWorker(), intervalMs);
   timer.unref();
   void kickMailWorker();
@@ -94,6 +78,6 @@ export function startMailWorker(intervalMs = 5000): () => void {
     if (stopped) return;
     stopped = true;
     clearInterval(timer);
-    state.started--;
+    workerState.started--;
   };
 }
