@@ -14,8 +14,10 @@ test("an admin adds a tenant, consents at Microsoft, and sees it active", async 
   await pickAccount(page, tenant.admin);
   await expect(page.getByRole("heading", { name: "Permissions requested" })).toBeVisible();
   await page.getByRole("button", { name: "Accept" }).click();
+  // Consent alone proves nothing about who owns the tenant: its admin signs in next (issue 13.2).
+  await pickAccount(page, tenant.admin);
 
-  await expect(page.getByText(/Consent confirmed: Tenant t[0-9a-f]+ is active\./)).toBeVisible();
+  await expect(page.getByText(/Ownership proven: you signed in as an admin of the tenant, and the integration is active\./)).toBeVisible();
   await expect(page.getByRole("heading", { name: /Tenant t[0-9a-f]+/ })).toBeVisible();
   await expect(page.getByText(tenant.id)).toBeVisible();
   await page.getByRole("link", { name: "← All integrations" }).click();

@@ -7,7 +7,8 @@ import * as detail from "~/routes/admin.integrations.$id.tsx";
 import * as callback from "~/routes/admin.integrations.callback.tsx";
 import { CONTOSO, NORTHWIND, STANDIN_APP } from "./entra/fixture.ts";
 import { createOrg, createUser, signedInAs, type Browser } from "./helpers.ts";
-import { appPath, consentAtMicrosoft, useStandin } from "./microsoft.ts";
+import * as msCallback from "~/routes/auth.microsoft_.callback.tsx";
+import { appPath, consentAtMicrosoft, signInAtMicrosoft, useStandin } from "./microsoft.ts";
 
 const standin = useStandin();
 
@@ -28,6 +29,13 @@ async function addAndConsent(b: Browser, tenant: string, login: string, decision
   return { consentUrl: added.location!, back: consented.location, page: consented.page };
 }
 
+/** The consent callback, then (as issue 13.2 asks) the sign-in by an admin of the tenant that activates it. */
+async function finishConsent(b: Browser, back: string, tenantAdmin: string) {
+  const r = await b.get(callback.loader, appPath(back));
+  if (!r.location?.includes("/oauth2/v2.0/authorize")) return r;
+  return b.get(msCallback.loader, appPath(await signInAtMicrosoft(r.location, tenantAdmin)));
+}
+
 const auditActions = async (orgId: string) =>
   (await db.auditEvent.findMany({ where: { orgId }, orderBy: { createdAt: "asc" } })).map((e) => `${e.action}:${e.result}`);
 
@@ -46,12 +54,12 @@ describe("adding a tenant and admin consent", () => {
 
     const { location } = await consentAtMicrosoft(added.location!, "nancy@northwindtraders.com");
     expect(new URL(location!).searchParams.get("admin_consent")).toBe("True");
-    const back = await b.get(callback.loader, appPath(location!));
+    const back = await finishConsent(b, location!, "nancy@northwindtraders.com");
     expect(back.location).toBe(`/admin/integrations/${pending.id}`);
     const active = await db.integration.findUniqueOrThrow({ where: { id: pending.id } });
     expect(active).toMatchObject({ status: "active", displayName: "Northwind Traders", failureReason: null });
     expect(active.consentedAt).toBeInstanceOf(Date);
-    expect(await auditActions(org.id)).toEqual(["integration.add:success", "integration.activated:success"]);
+    expect(await auditActions(org.id)).toEqual(["integration.add:success", "integration.ownership:success", "integration.activated:success"]);
 
     const list = (await b.get(integrations.loader, "/admin/integrations")).data;
     expect(list.integrations).toEqual([
@@ -103,7 +111,7 @@ describe("adding a tenant and admin consent", () => {
     const state = new URL(added.location!).searchParams.get("state")!;
     // Nobody consented in Northwind; the callback claims success anyway.
     const forged = `/admin/integrations/callback?admin_consent=True&tenant=${NORTHWIND.id}&state=${state}`;
-    await b.get(callback.loader, forged);
+    await finishConsent(b, `http://localhost:3000${forged}`, "nancy@northwindtraders.com");
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
     expect(integration.status).toBe("pending_consent");
     expect(integration.failureReason).toMatch(/consent/i);
@@ -117,7 +125,7 @@ describe("adding a tenant and admin consent", () => {
     standin.current.faults.set({ callbackTenant: CONTOSO.id });
     const { back } = await addAndConsent(b, "northwindtraders.com", "nancy@northwindtraders.com");
     expect(new URL(back!).searchParams.get("tenant")).toBe(CONTOSO.id);
-    await b.get(callback.loader, appPath(back!));
+    await finishConsent(b, back!, "nancy@northwindtraders.com");
     // Consent was really granted in Northwind, so Northwind turns active; Contoso is not registered at all.
     expect(await db.integration.findMany({ where: { orgId: org.id }, select: { tenantId: true, status: true } })).toEqual([
       { tenantId: NORTHWIND.id, status: "active" },
@@ -136,7 +144,7 @@ describe("adding a tenant and admin consent", () => {
   it("refuses a replayed callback and made-up states", async () => {
     const { b } = await licensedAdmin();
     const { back } = await addAndConsent(b, "northwindtraders.com", "nancy@northwindtraders.com");
-    expect((await b.get(callback.loader, appPath(back!))).location).toMatch(/^\/admin\/integrations\//);
+    expect((await b.get(callback.loader, appPath(back!))).location).toContain(`/${NORTHWIND.id}/oauth2/v2.0/authorize`);
     expect((await b.get(callback.loader, appPath(back!))).data).toEqual({ badState: true });
     for (const state of ["", "x".repeat(5000), "' OR 1=1 --", "<script>alert(1)</script>"]) {
       expect((await b.get(callback.loader, `/admin/integrations/callback?admin_consent=True&state=${encodeURIComponent(state)}`)).data).toEqual({
@@ -147,7 +155,7 @@ describe("adding a tenant and admin consent", () => {
 
   it("refuses a tenant registered by another organization", async () => {
     const first = await licensedAdmin();
-    await addAndConsent(first.b, "contoso.com", "adele@contoso.com");
+    await addAndConsent(first.b, "contoso.com", "adele@contoso.com").then(({ back }) => finishConsent(first.b, back!, "adele@contoso.com"));
     const second = await licensedAdmin();
     const r = await add(second.b, CONTOSO.id);
     expect(r.status).toBe(400);
@@ -193,6 +201,8 @@ describe("adding a tenant and admin consent", () => {
     const { org, b } = await licensedAdmin();
     const added = await add(b, "northwindtraders.com");
     const consented = await consentAtMicrosoft(added.location!, "nancy@northwindtraders.com");
+    // Its tenant admin signed in already (that sign-in uses the token endpoint too): only the confirmation fails.
+    await db.integration.updateMany({ where: { orgId: org.id }, data: { claimedTenantId: NORTHWIND.id, ownerProvenAt: new Date() } });
     standin.current.faults.set({ status5xx: { paths: ["token"] } });
     const r = await b.get(callback.loader, appPath(consented.location!));
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
@@ -250,7 +260,9 @@ describe("an integration that stops and starts working", () => {
   it("ends linked users' Microsoft sessions when consent is withdrawn, and asks before the last admin on password goes back to Microsoft", async () => {
     const { org, admin, b } = await licensedAdmin();
     await db.organization.update({ where: { id: org.id }, data: { ssoEnabled: true } });
-    const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active" } });
+    const integration = await db.integration.create({
+      data: { orgId: org.id, tenantId: CONTOSO.id, status: "active", claimedTenantId: CONTOSO.id, ownerProvenAt: new Date() },
+    });
     const { withoutPassword } = await linkedUsers(org.id, integration.id);
     await signedInAs(withoutPassword, "microsoft", CONTOSO.id);
     // The admin's own link: dormant while the tenant is not working, they set a password meanwhile.
@@ -283,7 +295,7 @@ describe("an integration that stops and starts working", () => {
 describe("removing an integration", () => {
   it("previews who is affected, then revokes links, ends Microsoft sessions and emails set-password links", async () => {
     const { org, b } = await licensedAdmin();
-    await addAndConsent(b, "contoso.com", "adele@contoso.com").then(({ back }) => b.get(callback.loader, appPath(back!)));
+    await addAndConsent(b, "contoso.com", "adele@contoso.com").then(({ back }) => finishConsent(b, back!, "adele@contoso.com"));
     await db.organization.update({ where: { id: org.id }, data: { ssoEnabled: true } });
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
     const users = await linkedUsers(org.id, integration.id);

@@ -1,5 +1,6 @@
-// Microsoft tenant integrations of an organization: add, consent, confirm, remove.
-// Every query is scoped by orgId: an admin can never reach another org's integration.
+// Microsoft tenant integrations of an organization: add, consent, prove ownership, confirm, remove.
+// Every query is scoped by orgId: an admin can never reach another org's integration. A tenant turns active
+// only after a sign-in by an admin of that tenant in the same flow (decision 015).
 import type { Integration } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { audit } from "./audit.server.ts";
@@ -7,7 +8,11 @@ import { issueToken, consumeToken } from "./tokens.server.ts";
 import type { LiveSession } from "./session.server.ts";
 import { parseTenantInput, resolveTenantId } from "./microsoft/tenants.server.ts";
 import { adminConsentUrl, appToken, tenantDisplayName } from "./microsoft/consent.server.ts";
+import { isUniqueViolation } from "./db-errors.server.ts";
+import { consentAdminRole, roleName } from "./microsoft/directory-roles.ts";
 import { MicrosoftUnavailableError } from "./microsoft/http.server.ts";
+import { missingPermissions, missingPermissionsSentence, type IntegrationUse } from "./microsoft/permissions.ts";
+import { startMicrosoftFlow, type FlowData, type VerifiedIdentity } from "./microsoft/signin.server.ts";
 import { whatIf } from "./signin/methods.server.ts";
 import { actorOf, changeMethods } from "./signin/change.server.ts";
 
@@ -32,7 +37,30 @@ export async function listIntegrations(orgId: string) {
     createdAt: i.createdAt.toISOString(),
     consentedAt: i.consentedAt?.toISOString() ?? null,
     linkedUsers: i._count.links,
+    ownershipProven: ownershipProven(i),
   }));
+}
+
+/** Whether a sign-in by an admin of the tenant proved that this org holds it (and the claim is still this row's). */
+export function ownershipProven(integration: Pick<Integration, "ownerProvenAt" | "claimedTenantId" | "tenantId">): boolean {
+  return integration.ownerProvenAt !== null && integration.claimedTenantId === integration.tenantId;
+}
+
+/** What the org uses the integration for: sign-in only, or as its sync connection (and with which scope). */
+export async function integrationUse(integration: Integration): Promise<IntegrationUse> {
+  const org = await db.organization.findUnique({ where: { id: integration.orgId }, select: { syncIntegrationId: true } });
+  return org?.syncIntegrationId === integration.id ? { sync: true, groupScope: integration.syncScope === "group" } : { sync: false };
+}
+
+/**
+ * The Graph permissions the org's use needs and the tenant's last app-only token lacked, with the sentence
+ * for the admin; null while no token was read yet.
+ */
+export async function permissionGap(integration: Integration): Promise<{ missing: string[]; sentence: string | null } | null> {
+  if (integration.grantedRoles === null) return null;
+  const use = await integrationUse(integration);
+  const missing = missingPermissions(use, integration.grantedRoles.split(" ").filter(Boolean));
+  return { missing, sentence: missing.length ? missingPermissionsSentence(use, missing) : null };
 }
 
 export async function findIntegration(orgId: string, id: string): Promise<Integration | null> {
@@ -65,8 +93,13 @@ export async function addIntegration(session: LiveSession, typed: string, addres
           : `Microsoft knows no tenant with the ID ${input.value}.`,
     };
   }
-  const existing = await db.integration.findUnique({ where: { tenantId } });
-  if (existing && existing.orgId !== orgId) {
+  // Another org holds the tenant once its admin proved it (or it was active before proofs existed). A row of
+  // another org still waiting for its proof blocks nobody: the tenant goes to the org whose tenant admin signs in.
+  const owner = await db.integration.findFirst({
+    where: { orgId: { not: orgId }, OR: [{ claimedTenantId: tenantId }, { tenantId, status: "active" }] },
+    select: { id: true },
+  });
+  if (owner) {
     await audit({
       action: "integration.add",
       orgId,
@@ -80,6 +113,7 @@ export async function addIntegration(session: LiveSession, typed: string, addres
       error: "That tenant is already registered by another organization. A tenant can belong to one organization only; contact support if it should be yours.",
     };
   }
+  const existing = await db.integration.findUnique({ where: { orgId_tenantId: { orgId, tenantId } } });
   if (existing && existing.status === "active") return { ok: false, error: "That tenant is already registered and active for your organization." };
 
   const integration = existing
@@ -87,7 +121,13 @@ export async function addIntegration(session: LiveSession, typed: string, addres
         where: { id: existing.id },
         data: { status: "pending_consent", failureReason: null, removedAt: null, addedById: session.userId },
       })
-    : await db.integration.create({ data: { orgId, tenantId, tenantDomain: input.kind === "domain" ? input.value : null, addedById: session.userId } });
+    : await db.integration
+        .create({ data: { orgId, tenantId, tenantDomain: input.kind === "domain" ? input.value : null, addedById: session.userId } })
+        .catch(async (error: unknown) => {
+          // Two admins of the org added it at once: both continue with the one row.
+          if (!isUniqueViolation(error)) throw error;
+          return db.integration.findUniqueOrThrow({ where: { orgId_tenantId: { orgId, tenantId } } });
+        });
   await audit({
     action: "integration.add",
     orgId,
@@ -114,7 +154,11 @@ export type CallbackResult =
   | { kind: "active"; integration: Integration }
   | { kind: "waiting"; integration: Integration; message: string }
   | { kind: "unavailable"; integration: Integration }
-  | { kind: "confirm_lockout"; integration: Integration };
+  | { kind: "confirm_lockout"; integration: Integration }
+  /** Consent is done; next, an admin of the tenant signs in (the browser goes to `url`). */
+  | { kind: "prove_owner"; integration: Integration; url: string }
+  /** The tenant's admin has not signed in yet: nothing can turn active. */
+  | { kind: "ownership_needed"; integration: Integration };
 
 export async function handleConsentCallback(session: LiveSession, params: CallbackParams, address: string): Promise<CallbackResult> {
   const token = await consumeToken("consent_state", params.state);
@@ -158,7 +202,114 @@ export async function handleConsentCallback(session: LiveSession, params: Callba
       detail: { expected: integration.tenantId, reported: params.tenant.slice(0, 100) },
     });
   }
+  if (!ownershipProven(integration)) {
+    try {
+      return { kind: "prove_owner", integration, url: await tenantAdminSignInUrl(session, integration) };
+    } catch (error) {
+      if (error instanceof MicrosoftUnavailableError) return { kind: "unavailable", integration };
+      throw error;
+    }
+  }
   return confirmIntegration(session, integration, address);
+}
+
+/**
+ * Microsoft's sign-in page in the integration's tenant, for its admin. The state is single-use and bound to
+ * this portal session (so to this admin and org) and to the integration; PKCE and nonce as for every sign-in.
+ */
+export function tenantAdminSignInUrl(session: LiveSession, integration: Integration): Promise<string> {
+  return startMicrosoftFlow({
+    purpose: "tenant_admin",
+    binding: session.id,
+    authority: integration.tenantId,
+    userId: session.userId,
+    integrationId: integration.id,
+    returnTo: `/admin/integrations/${integration.id}`,
+  });
+}
+
+/** Why a tenant admin's sign-in did not prove ownership (the page and the audit detail use the same code). */
+export type OwnershipFailure =
+  /** The portal user is no longer an admin, or the integration is gone or removed. */
+  | "not_allowed"
+  /** The Microsoft account is not of the tenant being registered. */
+  | "wrong_tenant"
+  /** The id_token carries no `wids` claim: the app registration does not emit directory roles. */
+  | "roles_not_in_token"
+  /** The account holds none of the directory roles that can grant consent. */
+  | "not_tenant_admin"
+  /** Another organization holds the tenant (it proved ownership first). */
+  | "claimed_by_other_org";
+
+export type OwnershipResult = { kind: "failed"; code: OwnershipFailure; integration: Integration | null } | ConfirmResult;
+
+/**
+ * The tenant admin's sign-in came back (verified, bound to this session): record who proved the tenant, claim
+ * it for the org (one org per tenant, atomically), then confirm consent as "Check again" does.
+ */
+export async function proveOwnership(session: LiveSession, flow: FlowData, identity: VerifiedIdentity, address: string): Promise<OwnershipResult> {
+  const found = session.user.role === "admin" && flow.integrationId ? await findIntegration(session.user.orgId, flow.integrationId) : null;
+  const integration = found && found.status !== "removed" ? found : null;
+  const who = { tenantId: integration?.tenantId ?? null, signedInTenantId: identity.tenantId, objectId: identity.objectId, upn: identity.upn };
+  const fail = async (code: OwnershipFailure, detail: Record<string, unknown> = {}): Promise<OwnershipResult> => {
+    await audit({
+      action: "integration.ownership",
+      orgId: session.user.orgId,
+      actorId: session.userId,
+      targetType: integration ? "integration" : undefined,
+      targetId: integration?.id,
+      result: "failure",
+      detail: { code, ...who, ...detail },
+      ipAddress: address,
+    });
+    return { kind: "failed", code, integration };
+  };
+  if (!integration) return fail("not_allowed", { integrationId: flow.integrationId ?? null });
+  if (identity.tenantId !== integration.tenantId) return fail("wrong_tenant");
+  if (identity.directoryRoles == null) return fail("roles_not_in_token");
+  const role = consentAdminRole(identity.directoryRoles);
+  if (!role) return fail("not_tenant_admin", { roles: identity.directoryRoles.slice(0, 50) });
+
+  const provenAt = new Date();
+  let proven: Integration;
+  try {
+    proven = await db.integration.update({
+      where: { id: integration.id, orgId: session.user.orgId, status: { not: "removed" } },
+      data: {
+        claimedTenantId: integration.tenantId,
+        ownerProvenAt: provenAt,
+        ownerProvenById: session.userId,
+        ownerObjectId: identity.objectId,
+        ownerUpn: identity.upn,
+        ownerRole: role.id,
+      },
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) return fail("claimed_by_other_org");
+    throw error;
+  }
+  await audit({
+    action: "integration.ownership",
+    orgId: session.user.orgId,
+    actorId: session.userId,
+    targetType: "integration",
+    targetId: integration.id,
+    detail: { ...who, role: role.id, roleName: role.name, provenAt: provenAt.toISOString() },
+    ipAddress: address,
+  });
+  if (proven.status === "active") return { kind: "active", integration: proven };
+  return confirmIntegration(session, proven, address, { lockoutConfirmed: false });
+}
+
+/** The proof of ownership as the integration page shows it. */
+export function ownershipProof(integration: Integration & { ownerProvenBy?: { name: string | null } | null }) {
+  if (!ownershipProven(integration)) return null;
+  return {
+    provenAt: integration.ownerProvenAt!.toISOString(),
+    upn: integration.ownerUpn,
+    objectId: integration.ownerObjectId,
+    role: roleName(integration.ownerRole),
+  };
 }
 
 type StatusData = { status: "active" | "pending_consent" | "failed"; failureReason: string | null; consentedAt?: Date; displayName?: string | null };
@@ -186,9 +337,12 @@ async function setStatus(
   return outcome.kind === "done" ? outcome.value : null;
 }
 
-export type ConfirmResult = Exclude<CallbackResult, { kind: "bad_state" | "refused" }>;
+export type ConfirmResult = Exclude<CallbackResult, { kind: "bad_state" | "refused" | "prove_owner" }>;
 
-/** Turns the integration active if an app-only token for its tenant can be had now. */
+/**
+ * Turns the integration active if its tenant's admin proved ownership and an app-only token for the tenant can
+ * be had now. Without the proof nothing is asked of Microsoft and nothing changes.
+ */
 export async function confirmIntegration(
   session: LiveSession,
   integration: Integration,
@@ -211,13 +365,21 @@ export async function confirmIntegration(
     );
     return { kind: "waiting", integration: updated ?? integration, message: token.message };
   }
+  // Losing consent may always be recorded; gaining the tenant needs its admin's proof.
+  if (!ownershipProven(integration)) {
+    await audit({ ...base, action: "integration.confirm", result: "failure", detail: { tenantId: integration.tenantId, reason: "ownership not proven" } });
+    return { kind: "ownership_needed", integration };
+  }
   const displayName = await tenantDisplayName(token.accessToken);
+  const granted = { grantedRoles: token.roles.join(" "), grantedRolesAt: new Date() };
+  await db.integration.update({ where: { id: integration.id }, data: granted });
+  if (integration.status === "active") return { kind: "active", integration: { ...integration, ...granted } };
   const updated = await setStatus(
     session,
     integration,
     address,
     { status: "active", failureReason: null, consentedAt: new Date(), displayName: displayName ?? integration.displayName },
-    { action: "integration.activated", detail: { tenantId: integration.tenantId, displayName } },
+    { action: "integration.activated", detail: { tenantId: integration.tenantId, displayName, permissions: token.roles } },
     options,
   );
   return updated ? { kind: "active", integration: updated } : { kind: "confirm_lockout", integration };
@@ -258,7 +420,11 @@ export async function removeIntegration(session: LiveSession, integration: Integ
     },
     async (tx) => {
       await tx.microsoftLink.deleteMany({ where: { integrationId: integration.id } });
-      await tx.integration.update({ where: { id: integration.id }, data: { status: "removed", removedAt: new Date() } });
+      // The tenant is free again: its next registration, by this org or another, needs a new proof.
+      await tx.integration.update({
+        where: { id: integration.id },
+        data: { status: "removed", removedAt: new Date(), claimedTenantId: null, ownerProvenAt: null, ownerObjectId: null, ownerUpn: null, ownerRole: null },
+      });
     },
   );
   if (outcome.kind !== "done") return { kind: "confirm_lockout" as const, preview };

@@ -7,7 +7,18 @@ import { IntegrationStatus } from "~/components/integration-status.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { confirmIntegration, consentUrlFor, findIntegration, removalPreview, removeIntegration } from "~/lib/integrations.server.ts";
+import {
+  confirmIntegration,
+  consentUrlFor,
+  findIntegration,
+  ownershipProof,
+  permissionGap,
+  removalPreview,
+  removeIntegration,
+  tenantAdminSignInUrl,
+} from "~/lib/integrations.server.ts";
+import { CONSENT_ADMIN_ROLES } from "~/lib/microsoft/directory-roles.ts";
+import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setPasswordOutcome } from "~/lib/set-password.server.ts";
 import { LockoutConfirm, SwitchPreview } from "~/components/switch-preview.tsx";
@@ -34,6 +45,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
       failureReason: integration.failureReason,
       consentedAt: integration.consentedAt?.toISOString() ?? null,
     },
+    ownership: ownershipProof(integration),
+    permissions: integration.status === "active" ? await permissionGap(integration) : null,
     preview,
   };
 }
@@ -43,6 +56,7 @@ const schema = z.discriminatedUnion(
   [
     z.object({ intent: z.literal("check"), lockoutConfirmed: z.literal("yes").optional() }),
     z.object({ intent: z.literal("consent") }),
+    z.object({ intent: z.literal("owner") }),
     z.object({ intent: z.literal("remove"), sendLinks: z.literal("yes").optional(), lockoutConfirmed: z.literal("yes").optional() }),
   ],
   { error: "Choose an action on this page." },
@@ -57,6 +71,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (integration.status === "removed") return data({ error: "This integration was removed. Add the tenant again to use it." }, { status: 400 });
 
   if (parsed.data.intent === "consent") return redirect(await consentUrlFor(session, integration));
+  if (parsed.data.intent === "owner") {
+    try {
+      return redirect(await tenantAdminSignInUrl(session, integration));
+    } catch (error) {
+      if (!(error instanceof MicrosoftUnavailableError)) throw error;
+      return data({ error: "Microsoft could not be reached. Nothing was changed; try again in a few minutes." }, { status: 503 });
+    }
+  }
   if (parsed.data.intent === "check") {
     const result = await confirmIntegration(session, integration, address, { lockoutConfirmed: parsed.data.lockoutConfirmed === "yes" });
     if (result.kind === "confirm_lockout") {
@@ -73,6 +95,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       active: "Consent confirmed: the integration is active.",
       waiting: "Microsoft has not confirmed consent yet.",
       unavailable: "Microsoft could not be reached. Check again in a few minutes.",
+      ownership_needed: "Nothing was activated: an admin of the tenant must sign in first (Sign in as a tenant admin).",
     }[result.kind];
     return redirect(back, { headers: { "Set-Cookie": await setFlash(message) } });
   }
@@ -92,7 +115,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function IntegrationDetail() {
-  const { integration: i, preview } = useLoaderData<typeof loader>();
+  const { integration: i, ownership, permissions, preview } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const waiting = i.status === "pending_consent" || i.status === "failed";
   return (
@@ -145,6 +168,45 @@ export default function IntegrationDetail() {
           </>
         ) : null}
       </section>
+
+      {i.status !== "removed" ? (
+        <section className="card" aria-labelledby="owner-heading">
+          <h2 id="owner-heading">Tenant ownership</h2>
+          {ownership ? (
+            <p data-testid="ownership">
+              Proven on {new Date(ownership.provenAt).toUTCString()} by {ownership.upn ?? ownership.objectId}, {ownership.role} of the tenant.
+            </p>
+          ) : (
+            <>
+              <p role={i.status === "active" ? "alert" : undefined} data-testid="ownership">
+                {i.status === "active"
+                  ? "Ownership not proven — sign in as a tenant admin to confirm. This integration was active before the portal asked for the proof; it cannot be activated again without it."
+                  : "Before this tenant can be used, an admin of the tenant must sign in here with their Microsoft account, to show that your organization controls it."}{" "}
+                The account needs one of these roles in the tenant: {CONSENT_ADMIN_ROLES.map((r) => r.name).join(", ")}.
+              </p>
+              <Form method="post">
+                <Submit name="intent" value="owner" className={i.status === "active" ? "secondary" : undefined}>
+                  Sign in as a tenant admin
+                </Submit>
+              </Form>
+            </>
+          )}
+        </section>
+      ) : null}
+
+      {permissions?.sentence ? (
+        <section className="card" aria-labelledby="perm-heading">
+          <h2 id="perm-heading">Missing permissions</h2>
+          <p role="alert" data-testid="missing-permissions">
+            {permissions.sentence}
+          </p>
+          <Form method="post">
+            <Submit name="intent" value="consent">
+              Grant permissions
+            </Submit>
+          </Form>
+        </section>
+      ) : null}
 
       {preview ? (
         <section className="card" aria-labelledby="remove-heading">

@@ -19,12 +19,15 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     clientAddress(context),
   );
   if (result.kind === "bad_state") return { badState: true };
+  // Consent alone proves only that the app is installed in the tenant; its admin signs in next.
+  if (result.kind === "prove_owner") return redirect(result.url);
   const name = result.integration.displayName ?? result.integration.tenantDomain ?? result.integration.tenantId;
   const message = {
     active: `Consent confirmed: ${name} is active.`,
     refused: `Microsoft reports that consent was not granted for ${name}.`,
     waiting: `Microsoft has not confirmed consent for ${name} yet.`,
     unavailable: `Microsoft could not be reached to confirm consent for ${name}. Check again in a few minutes.`,
+    ownership_needed: `An admin of ${name} must sign in with their Microsoft account before it can be used.`,
     confirm_lockout: `Consent is granted for ${name}, but activating it would leave no admin who signs in with a password and authenticator app. Confirm on this page to activate it.`,
   }[result.kind];
   return redirect(`/admin/integrations/${result.integration.id}`, { headers: { "Set-Cookie": await setFlash(message) } });

@@ -101,6 +101,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (started.kind === "busy") return fail({ form: "A sync is already running for this tenant; its progress is shown below." }, 409);
     if (started.kind === "not_connected")
       return fail({ form: "The sync connection is not active. Check the integration under Users → Microsoft integrations." }, 400);
+    if (started.kind === "missing_permissions") return fail({ form: `Nothing was synced. ${started.message}` }, 409);
     return done("Sync started. Its progress is shown below.");
   }
   const result = await resolveConflict(session, input.conflictId, input.resolution, address, { lockoutConfirmed: input.lockoutConfirmed === "yes" });
@@ -161,6 +162,11 @@ export default function EntraIdSync() {
           <p className="form-error">
             This integration is not active (it was removed or is waiting for consent), so sync is paused. Activate it again under Users → Microsoft
             integrations, or choose another one.
+          </p>
+        ) : null}
+        {connection?.missingPermissions ? (
+          <p className="form-error" role="alert" data-testid="missing-permissions">
+            {connection.missingPermissions} <Link to={`/admin/integrations/${connection.id}`}>Open the integration</Link>
           </p>
         ) : null}
         {result?.confirm ? (

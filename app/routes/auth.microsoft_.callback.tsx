@@ -4,6 +4,7 @@ import { redirect } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
+import { proveOwnership, type OwnershipFailure } from "~/lib/integrations.server.ts";
 import { browserBinding } from "~/lib/microsoft/flow-cookie.server.ts";
 import { getSession } from "~/lib/session.server.ts";
 import { completeMicrosoft, type MicrosoftFailure } from "~/lib/signin/microsoft.server.ts";
@@ -71,6 +72,50 @@ const problems = {
   },
 } satisfies Record<string, Problem>;
 
+const ownershipProblems: Record<OwnershipFailure, Omit<Problem, "next">> = {
+  not_allowed: {
+    title: "This tenant registration can't continue",
+    message: "The integration was removed, or you are no longer an admin of your organization. Nothing was changed.",
+  },
+  wrong_tenant: {
+    title: "That Microsoft account is of another tenant",
+    message: "Sign in with an admin account of the tenant you are registering. The tenant was not activated.",
+  },
+  roles_not_in_token: {
+    title: "Microsoft did not say which roles this account holds",
+    message:
+      "The portal's app registration does not send directory roles in its tokens (groupMembershipClaims). Tell whoever runs this portal; the README says what to set. The tenant was not activated.",
+  },
+  not_tenant_admin: {
+    title: "That Microsoft account is not an admin of the tenant",
+    message:
+      "Registering a tenant needs a sign-in by one of its Global Administrators, Privileged Role Administrators, Cloud Application Administrators or Application Administrators. Ask one of them to sign in here. The tenant was not activated.",
+  },
+  claimed_by_other_org: {
+    title: "That tenant belongs to another organization",
+    message:
+      "An admin of the tenant already registered it for another organization. A tenant can belong to one organization only; contact support if it should be yours.",
+  },
+};
+
+async function ownershipAnswer(outcome: Extract<Awaited<ReturnType<typeof completeMicrosoft>>, { kind: "tenant_admin" }>, address: string) {
+  const result = await proveOwnership(outcome.session, outcome.flow, outcome.identity, address);
+  const back = {
+    to: outcome.flow.integrationId ? `/admin/integrations/${outcome.flow.integrationId}` : "/admin/integrations",
+    label: "Back to the integration",
+  };
+  if (result.kind === "failed") return { problem: { ...ownershipProblems[result.code], next: back }, code: result.code };
+  const message = {
+    active: "Ownership proven: you signed in as an admin of the tenant, and the integration is active.",
+    waiting: "Ownership proven. Microsoft has not confirmed consent yet: check again in a minute.",
+    unavailable: "Ownership proven. Microsoft could not be reached to confirm consent: check again in a few minutes.",
+    confirm_lockout:
+      "Ownership proven and consent granted, but activating this tenant would leave no admin who can sign in with a password and authenticator app. Confirm on this page to activate it.",
+    ownership_needed: "The sign-in did not prove ownership. Try again.",
+  }[result.kind];
+  return redirect(`/admin/integrations/${result.integration.id}`, { headers: { "Set-Cookie": await setFlash(message) } });
+}
+
 const PROBLEM: Record<MicrosoftFailure, keyof typeof problems> = {
   cancelled: "cancelled",
   state_unknown: "expired",
@@ -104,8 +149,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     return redirect("/settings/microsoft", { headers: { "Set-Cookie": flash } });
   }
   if (outcome.kind === "reauthenticated") return redirect(outcome.returnTo, { headers: { "Set-Cookie": await setFlash("Thanks, that's confirmed.") } });
+  if (outcome.kind === "tenant_admin") return ownershipAnswer(outcome, address);
   const problem = problems[PROBLEM[outcome.code]];
   // Inside a session (link, re-authentication), the way on is back to the settings page.
+  if (active && outcome.purpose === "tenant_admin")
+    return { problem: { ...problem, next: { to: "/admin/integrations", label: "Back to Microsoft integrations" } }, code: outcome.code };
   const inSession = active && (outcome.purpose === "link" || outcome.purpose === "reauth" || outcome.code === "state_unknown");
   return { problem: inSession ? { ...problem, next: { to: "/settings/microsoft", label: "Back to settings" } } : problem, code: outcome.code };
 }

@@ -142,6 +142,7 @@ export class Tenant {
       changed = true;
     }
     if (patch.isAdmin !== undefined) user.isAdmin = patch.isAdmin;
+    if (patch.directoryRoles !== undefined) user.directoryRoles = [...patch.directoryRoles];
     if (changed) this.touch(user, seq);
     return user;
   }

@@ -33,6 +33,11 @@ export type FaultSettings = {
    * With `ignorePrompt`, even `prompt=login` gets the old time (what the portal's `auth_time` check is for).
    */
   rememberedSignIn?: { ageSeconds: number; ignorePrompt?: boolean } | null;
+  /**
+   * Per tenant ID: the application permissions the admin granted (the app-only token's `roles`) instead of all
+   * that the app asks for, as when an admin unticked some or a permission was added to the app after consent.
+   */
+  grantedRoles?: Record<string, string[]> | null;
 };
 
 type Scoped<T> = T & { paths: string[] | null; remaining: number | null };
@@ -46,6 +51,7 @@ type Active = {
   callbackTenant: string | null;
   jwksWithoutKey: boolean;
   rememberedSignIn: { ageSeconds: number; ignorePrompt: boolean } | null;
+  grantedRoles: Record<string, string[]> | null;
 };
 
 export type NetworkFault = { kind: "unreachable" } | { kind: "status"; status: number } | { kind: "rateLimit"; retryAfterSeconds: number };
@@ -59,6 +65,7 @@ const none = (): Active => ({
   callbackTenant: null,
   jwksWithoutKey: false,
   rememberedSignIn: null,
+  grantedRoles: null,
 });
 
 function scope(value: FaultScope): { paths: string[] | null; remaining: number | null } {
@@ -101,6 +108,12 @@ export class Faults {
       if (v && !(Number.isInteger(v.ageSeconds) && v.ageSeconds > 0)) throw new Error("rememberedSignIn.ageSeconds must be a positive whole number");
       a.rememberedSignIn = v ? { ageSeconds: v.ageSeconds, ignorePrompt: Boolean(v.ignorePrompt) } : null;
     }
+    if ("grantedRoles" in settings) {
+      const v = settings.grantedRoles;
+      if (v && !Object.values(v).every((roles) => Array.isArray(roles) && roles.every((r) => typeof r === "string")))
+        throw new Error("grantedRoles must map tenant IDs to lists of permission names");
+      a.grantedRoles = v ? Object.fromEntries(Object.entries(v).map(([tenant, roles]) => [tenant.toLowerCase(), [...roles]])) : null;
+    }
   }
 
   clear(): void {
@@ -120,6 +133,11 @@ export class Faults {
   }
   get jwksWithoutKey() {
     return this.active.jwksWithoutKey;
+  }
+
+  /** The permissions a tenant's app-only token carries when a test narrowed them; null: all the app asks for. */
+  grantedRolesFor(tenantId: string): string[] | null {
+    return this.active.grantedRoles?.[tenantId.toLowerCase()] ?? null;
   }
 
   /** The `auth_time` a sign-in reports (seconds): now, or the remembered session's when Entra would reuse it. */

@@ -14,7 +14,35 @@ export type FixtureUser = {
   accountEnabled: boolean;
   /** May grant admin consent for the tenant (a Global or Cloud Application Administrator). */
   isAdmin: boolean;
+  /**
+   * Directory role template IDs the user holds (the id_token's `wids`); when absent, Global Administrator
+   * for an admin and none for the others.
+   */
+  directoryRoles?: string[];
 };
+
+/** Built-in directory role template IDs (the same in every tenant), by name. */
+export const ROLE = {
+  globalAdministrator: "62e90394-69f5-4237-9190-012177145e10",
+  privilegedRoleAdministrator: "e8611ab8-c189-46e8-94e1-60213ab1f814",
+  cloudApplicationAdministrator: "158c047a-c907-4556-b7ef-446551a6b5f7",
+  applicationAdministrator: "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+  userAdministrator: "fe930be7-5e62-47db-91af-98c3a49a38b1",
+  /** Every member user holds it; Entra lists it in `wids` too. */
+  defaultUser: "b79fbf4d-3ef9-4689-8143-76b194e85509",
+} as const;
+
+export const ROLE_NAMES: Record<string, string> = {
+  [ROLE.globalAdministrator]: "Global Administrator",
+  [ROLE.privilegedRoleAdministrator]: "Privileged Role Administrator",
+  [ROLE.cloudApplicationAdministrator]: "Cloud Application Administrator",
+  [ROLE.applicationAdministrator]: "Application Administrator",
+  [ROLE.userAdministrator]: "User Administrator",
+};
+
+/** The directory roles a user holds, as the id_token's `wids` lists them (without the default user role). */
+export const directoryRolesOf = (user: Pick<FixtureUser, "isAdmin" | "directoryRoles">): string[] =>
+  user.directoryRoles ?? (user.isAdmin ? [ROLE.globalAdministrator] : []);
 
 export type FixtureGroup = { id: string; displayName: string; members: string[] };
 
@@ -38,6 +66,8 @@ export type AppRegistration = {
   displayName: string;
   /** Allowed redirect URIs; when absent, any http(s) URI on localhost or 127.0.0.1 is accepted. */
   redirectUris?: string[];
+  /** The manifest's groupMembershipClaims: "DirectoryRole" or "All" puts `wids` into id_tokens (Entra's default is none). */
+  groupMembershipClaims?: "None" | "SecurityGroup" | "DirectoryRole" | "All";
 };
 
 export type Fixture = { app: AppRegistration; tenants: FixtureTenant[] };
@@ -46,6 +76,7 @@ export const STANDIN_APP: AppRegistration = {
   clientId: "4333d23b-8f47-4ad6-bc49-80f8893889a1",
   clientSecret: "standin~Secret.NotForProduction-7Qx2",
   displayName: "Sign-in portal (demo)",
+  groupMembershipClaims: "DirectoryRole",
 };
 
 /** The linking model: users link their Microsoft account after password + TOTP. */
@@ -89,6 +120,7 @@ export const CONTOSO: FixtureTenant = {
       mobilePhone: "+1 412 555 0109",
       accountEnabled: true,
       isAdmin: false,
+      directoryRoles: [ROLE.userAdministrator],
     },
     {
       oid: "ea7cd55b-9422-494d-a3c5-d8c6d6abd57c",

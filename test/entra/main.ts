@@ -1,7 +1,7 @@
 // Runs the stand-in on its own for the demo and manual testing:
 //   tsx test/entra/main.ts --port 3443 --cert-dir data/standin [--host 127.0.0.1]
 import { parseArgs } from "node:util";
-import { defaultFixture } from "./fixture.ts";
+import { defaultFixture, directoryRolesOf, ROLE_NAMES } from "./fixture.ts";
 import { startStandin } from "./server.ts";
 
 const { values } = parseArgs({
@@ -22,7 +22,8 @@ for (const tenant of standin.directory.tenants) {
   const consent = standin.directory.hasConsent(tenant.id) ? "admin consent given" : "no admin consent yet";
   lines.push(`  tenant ${tenant.displayName} ${tenant.id} (${tenant.domains.join(", ")}; ${consent})`);
   for (const user of tenant.liveUsers()) {
-    const marks = [user.isAdmin && "admin", !user.accountEnabled && "disabled"].filter(Boolean).join(", ");
+    const roles = directoryRolesOf(user).map((r) => ROLE_NAMES[r] ?? r);
+    const marks = [...roles, !user.accountEnabled && "disabled"].filter(Boolean).join(", ");
     lines.push(`    ${user.userPrincipalName.padEnd(32)} ${user.oid}${marks ? `  [${marks}]` : ""}`);
   }
 }

@@ -1,6 +1,7 @@
 // The stand-in's HTML pages: plain forms and links, so that they work without JavaScript.
 // Buttons carry the words tests click ("Cancel", "Accept", an account's user principal name).
 import type { DirectoryUser, Tenant } from "./directory.ts";
+import { directoryRolesOf, ROLE_NAMES } from "./fixture.ts";
 
 export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -39,7 +40,9 @@ export function accountChooser(o: ChooserOptions): string {
       const items = users
         .map((u) => {
           const hinted = hint !== null && (u.userPrincipalName.toLowerCase() === hint || u.mail?.toLowerCase() === hint);
-          return `<li><button class="account" type="submit" name="account" value="${u.oid}"${hinted ? ' aria-current="true" autofocus' : ""}>${escapeHtml(u.displayName)}<small>${escapeHtml(u.userPrincipalName)}</small></button></li>`;
+          const roles = directoryRolesOf(u).map((r) => ROLE_NAMES[r] ?? r);
+          const role = roles.length ? `<small>${escapeHtml(roles.join(", "))}</small>` : "";
+          return `<li><button class="account" type="submit" name="account" value="${u.oid}"${hinted ? ' aria-current="true" autofocus' : ""}>${escapeHtml(u.displayName)}<small>${escapeHtml(u.userPrincipalName)}</small>${role}</button></li>`;
         })
         .join("");
       const rest = more ? `<li><small>and ${more} more: type the account below</small></li>` : "";

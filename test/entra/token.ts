@@ -5,6 +5,7 @@ import { resolveAuthority, type Authority, type Context, type RefreshGrant } fro
 import type { DirectoryUser, Tenant } from "./directory.ts";
 import { entraError, readForm, sendJson, type EntraErrorInit, type Req, type Res } from "./http.ts";
 import { unknownTenant } from "./oidc.ts";
+import { directoryRolesOf, ROLE } from "./fixture.ts";
 import { GRAPH_RESOURCE } from "./tokens.ts";
 
 /** The application permissions the stand-in's app asks for; admin consent grants them. */
@@ -118,7 +119,11 @@ async function userTokens(ctx: Context, res: Res, grant: RefreshGrant, user: Dir
   };
   if (grant.scope.includes("offline_access")) body.refresh_token = ctx.flows.refreshTokens.put({ ...grant });
   if (grant.scope.includes("openid")) {
-    body.id_token = await ctx.tokens.idToken(grant.tenantId, user, { clientId: grant.clientId, nonce, scopes: grant.scope, authTime: grant.authTime });
+    // Entra adds `wids` (the user's tenant-wide directory roles, and the default user role) only when the app
+    // registration's groupMembershipClaims includes directory roles.
+    const claims = ctx.app.groupMembershipClaims;
+    const wids = claims === "DirectoryRole" || claims === "All" ? [...directoryRolesOf(user), ROLE.defaultUser] : undefined;
+    body.id_token = await ctx.tokens.idToken(grant.tenantId, user, { clientId: grant.clientId, nonce, scopes: grant.scope, authTime: grant.authTime, wids });
   }
   body.client_info = Buffer.from(JSON.stringify({ uid: user.oid, utid: grant.tenantId })).toString("base64url");
   sendJson(res, 200, body);
@@ -254,7 +259,8 @@ async function clientCredentials(ctx: Context, res: Res, authority: Authority, c
     token_type: "Bearer",
     expires_in: LIFETIME_SECONDS,
     ext_expires_in: LIFETIME_SECONDS,
-    access_token: await ctx.tokens.appToken(tenant.id, { clientId, roles: APP_ROLES, audience }),
+    // The application permissions granted in the tenant: all the app asks for, unless a test granted fewer.
+    access_token: await ctx.tokens.appToken(tenant.id, { clientId, roles: ctx.faults.grantedRolesFor(tenant.id) ?? APP_ROLES, audience }),
   });
 }
 

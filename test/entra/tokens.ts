@@ -26,6 +26,8 @@ export type IdTokenOptions = {
   lifetimeSeconds?: number;
   /** The user's last interactive sign-in (seconds); now when absent. */
   authTime?: number;
+  /** The `wids` claim (directory role template IDs), when the app registration asks for it. */
+  wids?: string[];
 };
 
 export type AppTokenOptions = { clientId: string; roles?: string[]; audience?: string; claims?: Record<string, unknown>; lifetimeSeconds?: number };
@@ -86,6 +88,7 @@ export class TokenIssuer {
       auth_time: options.authTime ?? Math.floor(Date.now() / 1000),
     };
     if (options.nonce) claims.nonce = options.nonce;
+    if (options.wids) claims.wids = options.wids;
     if (scopes.includes("profile")) Object.assign(claims, { name: user.displayName, preferred_username: user.userPrincipalName });
     if (scopes.includes("email") && user.mail) claims.email = user.mail;
     return this.sign({ ...claims, ...options.claims }, { lifetimeSeconds: options.lifetimeSeconds });

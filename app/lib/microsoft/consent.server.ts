@@ -13,7 +13,21 @@ export function adminConsentUrl(tenantId: string, state: string): string {
   return url.toString();
 }
 
-export type AppTokenResult = { kind: "ok"; accessToken: string } | { kind: "refused"; message: string } | { kind: "unavailable"; message: string };
+export type AppTokenResult =
+  { kind: "ok"; accessToken: string; roles: string[] } | { kind: "refused"; message: string } | { kind: "unavailable"; message: string };
+
+/**
+ * The application permissions an app-only token carries (its `roles` claim). Read, not verified: the token
+ * came straight from Microsoft's token endpoint, and Graph verifies it; this only names what is missing.
+ */
+export function rolesOf(accessToken: string): string[] {
+  try {
+    const body = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString("utf8")) as { roles?: unknown };
+    return Array.isArray(body.roles) ? body.roles.filter((r): r is string => typeof r === "string").slice(0, 200) : [];
+  } catch {
+    return [];
+  }
+}
 
 function isUnavailable(error: unknown): boolean {
   for (let e = error as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
@@ -31,7 +45,7 @@ export async function appToken(tenantId: string, options: { fromCache?: boolean 
   try {
     const result = await msalFor(tenantId).acquireTokenByClientCredential({ scopes: [graphScope()], skipCache: !options.fromCache });
     if (!result?.accessToken) return { kind: "refused", message: "Microsoft returned no token." };
-    return { kind: "ok", accessToken: result.accessToken };
+    return { kind: "ok", accessToken: result.accessToken, roles: rolesOf(result.accessToken) };
   } catch (error) {
     const message = (error as { errorMessage?: string; message?: string }).errorMessage || (error as Error).message;
     if (isUnavailable(error)) return { kind: "unavailable", message };

@@ -8,7 +8,8 @@ import { consumeToken, issueTokenKeepingNewest } from "../tokens.server.ts";
 import { clientId, msalFor } from "./config.server.ts";
 import { MicrosoftUnavailableError } from "./http.server.ts";
 
-export type FlowPurpose = "signin" | "link" | "reauth";
+/** `tenant_admin`: an org admin registering a tenant proves, by signing in there, that they are its admin. */
+export type FlowPurpose = "signin" | "link" | "reauth" | "tenant_admin";
 
 export type FlowData = {
   purpose: FlowPurpose;
@@ -26,6 +27,8 @@ export type FlowData = {
   invitation?: string;
   /** The session id or browser binding the callback must come back with (older states: the row's target). */
   binding?: string;
+  /** tenant_admin: the integration being registered (its org is the session's). */
+  integrationId?: string;
 };
 
 const FLOW_MINUTES = 10;
@@ -49,6 +52,7 @@ export type StartOptions = {
   returnTo?: string;
   lockoutConfirmed?: boolean;
   invitation?: string;
+  integrationId?: string;
   /** Re-authentication: ask Microsoft for a fresh sign-in no older than this many seconds (prompt=login + max_age). */
   maxAgeSeconds?: number;
   /** The client's address: flows for no known user are limited per address. */
@@ -80,6 +84,7 @@ export async function startMicrosoftFlow(options: StartOptions): Promise<string>
     ...(options.lockoutConfirmed ? { lockoutConfirmed: true } : {}),
     ...(options.invitation ? { invitation: options.invitation } : {}),
     binding: options.binding,
+    ...(options.integrationId ? { integrationId: options.integrationId } : {}),
   };
   const key = flowKey(options);
   const state = await issueTokenKeepingNewest("oauth_state", key.target, FLOW_MINUTES, data, key.keep);
@@ -94,7 +99,7 @@ export async function startMicrosoftFlow(options: StartOptions): Promise<string>
       responseMode: "query",
       ...(options.loginHint ? { loginHint: options.loginHint } : {}),
       ...(options.domainHint ? { domainHint: options.domainHint } : {}),
-      ...(options.purpose === "link" ? { prompt: "select_account" } : {}),
+      ...(options.purpose === "link" || options.purpose === "tenant_admin" ? { prompt: "select_account" } : {}),
       ...(options.maxAgeSeconds !== undefined ? { prompt: "login", extraQueryParameters: { max_age: String(options.maxAgeSeconds) } } : {}),
     });
   } catch (error) {
@@ -110,6 +115,11 @@ export type VerifiedIdentity = {
   email: string | null;
   /** When the person last authenticated at Microsoft (seconds), when the token says. */
   authTime: number | null;
+  /**
+   * The `wids` claim: template IDs of the tenant-wide directory roles the person holds. Null when the token has
+   * no such claim (the app registration's groupMembershipClaims does not include directory roles).
+   */
+  directoryRoles?: string[] | null;
 };
 
 export type CallbackOutcome =
@@ -174,7 +184,16 @@ export async function verifyIdToken(idToken: string, expectedNonce: string): Pro
   if (!oid || (payload.tid as string).toLowerCase() !== tid) throw new InvalidTokenError("missing oid or tid");
   const str = (v: unknown) => (typeof v === "string" ? v.slice(0, 320) : null);
   const authTime = typeof payload.auth_time === "number" && Number.isFinite(payload.auth_time) ? payload.auth_time : null;
-  return { tenantId: tid, objectId: oid, name: str(payload.name), upn: str(payload.preferred_username), email: str(payload.email), authTime };
+  const wids = Array.isArray(payload.wids) ? payload.wids.filter((w): w is string => typeof w === "string" && GUID.test(w)).map((w) => w.toLowerCase()) : null;
+  return {
+    tenantId: tid,
+    objectId: oid,
+    name: str(payload.name),
+    upn: str(payload.preferred_username),
+    email: str(payload.email),
+    authTime,
+    directoryRoles: wids,
+  };
 }
 
 export class InvalidTokenError extends Error {}

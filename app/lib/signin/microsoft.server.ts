@@ -6,7 +6,7 @@ import { audit } from "../audit.server.ts";
 import { db } from "../db.server.ts";
 import { createLink } from "../links.server.ts";
 import { bindBrowser } from "../microsoft/flow-cookie.server.ts";
-import { completeMicrosoftFlow, startMicrosoftFlow, type FlowData, type FlowPurpose } from "../microsoft/signin.server.ts";
+import { completeMicrosoftFlow, startMicrosoftFlow, type FlowData, type FlowPurpose, type VerifiedIdentity } from "../microsoft/signin.server.ts";
 import { safeRedirectPath } from "../security.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { consumeTokenById } from "../tokens.server.ts";
@@ -103,6 +103,8 @@ export type MicrosoftOutcome =
   | { kind: "signed_in"; next: Next }
   | { kind: "linked"; passwordRemoved: boolean }
   | { kind: "reauthenticated"; returnTo: string }
+  /** A tenant admin's sign-in for registering a tenant: verified and bound to this session; the integration decides. */
+  | { kind: "tenant_admin"; session: LiveSession; flow: FlowData; identity: VerifiedIdentity }
   | { kind: "failed"; code: MicrosoftFailure; purpose: FlowPurpose | null };
 
 /** Allowed clock difference between Microsoft and the portal when comparing auth_time. */
@@ -150,6 +152,7 @@ export async function completeMicrosoft({ request, query, session, browserBindin
 
   // Linking and re-authentication happen inside the session that started them.
   if (!session || session.userId !== flow.userId) return { kind: "failed", code: "state_unknown", purpose };
+  if (flow.purpose === "tenant_admin") return { kind: "tenant_admin", session, flow, identity };
 
   if (flow.purpose === "link") {
     const result = await createLink(session.user, identity, address, { lockoutConfirmed: flow.lockoutConfirmed });

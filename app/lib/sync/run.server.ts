@@ -3,7 +3,9 @@
 import type { Integration } from "~/generated/prisma/client.ts";
 import { audit } from "../audit.server.ts";
 import { db } from "../db.server.ts";
+import { appToken } from "../microsoft/consent.server.ts";
 import { MicrosoftUnavailableError } from "../microsoft/http.server.ts";
+import { missingPermissions, missingPermissionsSentence } from "../microsoft/permissions.ts";
 import { noCounts, type Counts } from "./apply.server.ts";
 import { DeltaExpiredError, GraphRefusedError, MAX_PAGE_SIZE, TokenRefusedError, type ReaderOptions } from "./graph.server.ts";
 import { acquireLease, keepLeaseAlive, LockLostError, newHolder, releaseLease, renewLease } from "./lock.server.ts";
@@ -23,7 +25,7 @@ export type SyncOptions = Partial<Omit<ReaderOptions, "keepAlive">> & {
 export const SYNC_DEFAULTS = { pageSize: MAX_PAGE_SIZE, retries: 4, backoffMs: 1000, maxRetryAfterSeconds: 120, maxThrottled: 20, leaseMs: 60_000 };
 
 export type Started = { kind: "started"; runId: string; integration: Integration; holder: string; resumeLink: string | null; options: SyncOptions };
-export type NotStarted = { kind: "busy" } | { kind: "not_connected" };
+export type NotStarted = { kind: "busy" } | { kind: "not_connected" } | { kind: "missing_permissions"; missing: string[]; message: string };
 export type RunOutcome = NotStarted | { kind: "succeeded" | "failed"; runId: string; counts: Counts; error: string | null };
 
 export const INTERRUPTED = "The run stopped before it finished (the app restarted or stopped answering). The next run continues from the last saved page.";
@@ -41,6 +43,8 @@ export async function beginRun(
   const connected = () => db.integration.findFirst({ where: { id: integrationId, status: "active", syncOrg: { isNot: null } } });
   const found = await connected();
   if (!found || (found.syncScope === "group" && !found.syncGroupId)) return { kind: "not_connected" };
+  const refused = await lackingPermissions(found, trigger, actorId);
+  if (refused) return refused;
   const holder = newHolder();
   if (!(await acquireLease(integrationId, holder, options.leaseMs ?? SYNC_DEFAULTS.leaseMs))) return { kind: "busy" };
   try {
@@ -68,6 +72,33 @@ export async function beginRun(
     await releaseLease(integrationId, holder);
     throw error;
   }
+}
+
+/**
+ * Before anything is locked or recorded: the tenant's app-only token must carry the Graph permissions the run
+ * reads with, or the run would stop at a 403 midway. A token that can't be had now is left to the run, which
+ * records Microsoft's answer as before.
+ */
+async function lackingPermissions(integration: Integration, trigger: SyncTrigger, actorId: string | null): Promise<NotStarted | null> {
+  const token = await appToken(integration.tenantId);
+  if (token.kind !== "ok") return null;
+  await db.integration.update({ where: { id: integration.id }, data: { grantedRoles: token.roles.join(" "), grantedRolesAt: new Date() } });
+  const use = { sync: true as const, groupScope: integration.syncScope === "group" };
+  const missing = missingPermissions(use, token.roles);
+  if (!missing.length) return null;
+  const message = missingPermissionsSentence(use, missing);
+  if (trigger === "manual") {
+    await audit({
+      action: "sync.run.refused",
+      orgId: integration.orgId,
+      actorId,
+      targetType: "integration",
+      targetId: integration.id,
+      result: "failure",
+      detail: { tenantId: integration.tenantId, missing, granted: token.roles },
+    });
+  }
+  return { kind: "missing_permissions", missing, message };
 }
 
 /** Runs a begun run to its end and records the outcome; never throws (it may run in the background). */

@@ -2,6 +2,7 @@
 // Every query is scoped by the admin's org.
 import { actorOf, changeMethods } from "../signin/change.server.ts";
 import { db } from "../db.server.ts";
+import { missingPermissions, missingPermissionsSentence } from "../microsoft/permissions.ts";
 import type { LiveSession } from "../session.server.ts";
 import { conflictRecord } from "./apply.server.ts";
 import { acquireLease, leaseHeld, newHolder, releaseLease } from "./lock.server.ts";
@@ -125,6 +126,14 @@ export async function disconnect(session: LiveSession, address: string): Promise
   return { ok: true, message: `Entra ID Sync stopped. Users synced from ${integrationName(current)} stay as they are.` };
 }
 
+/** What the connection's last app-only token lacked for syncing its scope, as a sentence; null when nothing or unknown. */
+function permissionsSentence(connection: { grantedRoles: string | null; syncScope: string }): string | null {
+  if (connection.grantedRoles === null) return null;
+  const use = { sync: true as const, groupScope: connection.syncScope === "group" };
+  const missing = missingPermissions(use, connection.grantedRoles.split(" ").filter(Boolean));
+  return missing.length ? missingPermissionsSentence(use, missing) : null;
+}
+
 /** Everything the Entra ID Sync page shows, for the admin's org only. */
 export async function syncOverview(orgId: string) {
   const [org, integrations, runs, conflicts] = await Promise.all([
@@ -157,6 +166,7 @@ export async function syncOverview(orgId: string) {
           status: connection.status,
           scope: connection.syncScope as "tenant" | "group",
           groupId: connection.syncGroupId,
+          missingPermissions: permissionsSentence(connection),
         }
       : null,
     integrations: integrations.map((i) => ({ id: i.id, name: integrationName(i), tenantId: i.tenantId })),
