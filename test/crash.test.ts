@@ -9,7 +9,7 @@ import { MAX_PAGE_SIZE } from "~/lib/sync/graph.server.ts";
 import { INTERRUPTED } from "~/lib/sync/run.server.ts";
 import { NORTHWIND, syntheticTenant } from "./entra/fixture.ts";
 import { createOrg, createUser } from "./helpers.ts";
-import { appPath, consentAtMicrosoft, useStandin } from "./microsoft.ts";
+import { appPath, consentAtMicrosoft, signInAtMicrosoft, useStandin } from "./microsoft.ts";
 import { appEnv, ensureBuild, freePort, Instance, Jar, NodeProcess, signIn, waitFor } from "./processes.ts";
 
 const standin = useStandin();
@@ -127,9 +127,14 @@ describe("the app process killed in the middle of a consent flow", () => {
     await server.ready();
     const back = await server.request("GET", appPath(location!), undefined, jar.header);
     expect(back.status, back.body.slice(0, 500)).toBe(302);
-    expect(back.location).toBe(`/admin/integrations/${pending.id}`);
+    // The consent was recorded by the second process; the sign-in by an admin of the tenant comes next (issue 13.2).
+    expect(back.location).toContain(`/${NORTHWIND.id}/oauth2/v2.0/authorize`);
     jar.store(back);
-    expect((await server.request("GET", back.location, undefined, jar.header)).body).toContain("Consent confirmed: Northwind Traders is active.");
+    const signedIn = await server.request("GET", appPath(await signInAtMicrosoft(back.location!, "nancy@northwindtraders.com")), undefined, jar.header);
+    expect(signedIn.status, signedIn.body.slice(0, 500)).toBe(302);
+    expect(signedIn.location).toBe(`/admin/integrations/${pending.id}`);
+    jar.store(signedIn);
+    expect((await server.request("GET", signedIn.location!, undefined, jar.header)).body).toContain("Ownership proven");
     expect(await db.integration.findMany({ where: { orgId: org.id } })).toEqual([
       expect.objectContaining({ id: pending.id, status: "active", displayName: "Northwind Traders" }),
     ]);

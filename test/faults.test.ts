@@ -108,7 +108,10 @@ describe("a restart in the middle of a consent flow", () => {
     resetMicrosoftClients();
     forgetTenantKeys();
     reloadEnv();
-    await b.get(consentCallback.loader, appPath(location!));
+    // The consent callback leads on to the sign-in by an admin of the tenant (issue 13.2), which activates it.
+    const back = await b.get(consentCallback.loader, appPath(location!));
+    expect(back.location).toContain(`/${NORTHWIND.id}/oauth2/v2.0/authorize`);
+    await b.get(callback.loader, appPath(await signInAtMicrosoft(back.location!, "nancy@northwindtraders.com")));
     expect(await db.integration.findFirstOrThrow({ where: { orgId: org.id } })).toMatchObject({ tenantId: NORTHWIND.id, status: "active" });
   });
 
