@@ -52,6 +52,8 @@ test("first sign-in: enrol with the key as text, get recovery codes, later sign 
   await page.getByRole("link", { name: "I've saved my codes, continue" }).click();
   await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
+  // The sign-out is a POST: let it finish before the next navigation (a navigation would abort it).
+  await expect(page.getByRole("button", { name: "Sign out" })).toHaveCount(0);
 
   await enterIdentifier(page, account.email);
   await page.getByLabel("Password").fill(PASSWORD);
