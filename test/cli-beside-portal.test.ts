@@ -1,30 +1,13 @@
 // The operator CLI (scripts/portal.ts, scripts/db.ts) beside a running portal: the built server serves
 // sign-ins from the test file's database (SQLite, or PostgreSQL with TEST_DATABASE=postgres) while operator
 // commands run as their own processes, as an operator would run them on the same machine.
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { migrationsDirs } from "~/lib/migrate.server.ts";
 import { readdirSync } from "node:fs";
 import { createUser, PASSWORD } from "./helpers.ts";
 import { usePostgres } from "./pg.ts";
-import { appEnv, ensureBuild, freePort, Instance, root, send } from "./processes.ts";
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-/** One CLI command as its own process (`node --import tsx scripts/…`), with the test file's database. */
-function cli(script: "portal" | "db", args: string[], input = "", extra: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], { cwd: root, env: appEnv(extra) });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
-    child.stdin.end(input);
-  });
-}
+import { appEnv, cli, ensureBuild, freePort, Instance, send } from "./processes.ts";
 
 /** What an operator reads: one line, one sentence, no stack trace. */
 function expectOneSentence(text: string) {

@@ -2,9 +2,6 @@
 // the database after delivery, and the development outbox exists only in demo mode (never in production).
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { simpleParser, type ParsedMail } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { env, parseEnv, reloadEnv } from "~/lib/env.server.ts";
@@ -16,6 +13,7 @@ import * as reset from "~/routes/reset-password.tsx";
 import * as invite from "~/routes/invite.tsx";
 import * as outboxList from "~/routes/dev.outbox.tsx";
 import * as outboxMessage from "~/routes/dev.outbox_.$id.tsx";
+import { startSmtp } from "./smtp.ts";
 import { ADDRESS, Browser, createOrg, createUser } from "./helpers.ts";
 import { usePostgres } from "./pg.ts";
 import { appEnv, ensureBuild, freePort, Instance, NodeProcess, send, waitFor } from "./processes.ts";
@@ -83,30 +81,6 @@ async function everyRow(): Promise<string> {
     dumps.push(`${name}: ${JSON.stringify(rows, (_key, value) => (typeof value === "bigint" ? String(value) : value))}`);
   }
   return dumps.join("\n");
-}
-
-type Smtp = { port: number; received: ParsedMail[]; close: () => Promise<void> };
-
-function startSmtp(port = 0): Promise<Smtp> {
-  const received: ParsedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => {
-        received.push(mail);
-        callback();
-      }, callback);
-    },
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      const bound = (server.server.address() as AddressInfo).port;
-      resolve({ port: bound, received, close: () => new Promise<void>((done) => server.close(() => done())) });
-    });
-  });
 }
 
 const linkIn = (text: string, path: string) => text.match(new RegExp(`https?://[^\\s"<>]+/${path}\\?token=([A-Za-z0-9_-]+)`));

@@ -1,8 +1,6 @@
 import { readdir, readFile, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EmailProps, TemplateName } from "#emails/index.ts";
 import { db } from "~/lib/db.server.ts";
@@ -12,6 +10,7 @@ import { outboxPageEnabled, outboxTransport, smtpTransport, type MailTransport }
 import { deliverDueMail, kickMailWorker, retryDelayMs, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { loader as outboxListLoader } from "~/routes/dev.outbox.tsx";
 import { loader as outboxMessageLoader } from "~/routes/dev.outbox_.$id.tsx";
+import { startSmtp } from "./smtp.ts";
 import { ADDRESS, createOrg, createUser } from "./helpers.ts";
 
 const samples: EmailProps = {
@@ -35,29 +34,6 @@ const linkOf: { [N in TemplateName]: (props: EmailProps[N]) => string } = {
   "microsoft-sign-in": (p) => p.signInUrl,
 };
 const templates = Object.keys(samples) as TemplateName[];
-
-type Smtp = { server: SMTPServer; port: number; received: ParsedMail[]; close: () => Promise<void> };
-
-function startSmtp(port = 0, received: ParsedMail[] = []): Promise<Smtp> {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => {
-        received.push(mail);
-        callback();
-      }, callback);
-    },
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      const bound = (server.server.address() as AddressInfo).port;
-      resolve({ server, port: bound, received, close: () => new Promise<void>((done) => server.close(() => done())) });
-    });
-  });
-}
 
 async function outboxFiles() {
   try {

@@ -142,3 +142,19 @@ export async function signIn(on: Instance, jar: Jar, email: string, secret: stri
   expect(totp.status, totp.body.slice(0, 500)).toBe(302);
   expect(totp.location).not.toMatch(/^\/login/);
 }
+
+export type CliRun = { code: number | null; stdout: string; stderr: string };
+
+/** One CLI command as its own process (`node --import tsx scripts/…`), with the test file's database. */
+export function cli(script: "portal" | "db", args: string[], input = "", extra: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], { cwd: root, env: appEnv(extra) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
+    child.stdin.end(input);
+  });
+}

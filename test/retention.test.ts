@@ -1,6 +1,5 @@
 // 13.10 Growth without bound: the retention job (app/lib/retention.server.ts) deletes what is past its time, in
 // batches, on a schedule and from the CLI; and a loop of Microsoft sign-in starts keeps a bounded number of flow states.
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { sha256 } from "~/lib/crypto.server.ts";
@@ -14,7 +13,7 @@ import { CONTOSO } from "./entra/fixture.ts";
 import { Browser, createOrg, createUser } from "./helpers.ts";
 import { appPath, signInAtMicrosoft, useStandin } from "./microsoft.ts";
 import { usePostgres } from "./pg.ts";
-import { appEnv, root } from "./processes.ts";
+import { cli } from "./processes.ts";
 
 useStandin();
 
@@ -131,17 +130,9 @@ describe("13.10 retention job", () => {
     const { user } = await createUser();
     await session(user.id, { expiresAt: ago(60_000) });
     await token("oauth_state", { expiresAt: ago(60_000) });
-    const run = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "scripts/portal.ts", "retention:run"], { cwd: root, env: appEnv() });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (err += d));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-    });
-    expect(run, JSON.stringify(run)).toMatchObject({ code: 0, err: "" });
-    expect(run.out).toBe(
+    const run = await cli("portal", ["retention:run"]);
+    expect(run, JSON.stringify(run)).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toBe(
       "Deleted 1 expired session, 1 Microsoft flow state, 0 used or expired tokens, 0 delivered mails and 0 audit events (audit events are kept).",
     );
     expect(await db.session.count()).toBe(0);

@@ -5,9 +5,9 @@
 // See docs/decisions/016-retention-and-operator-cli.md.
 import type { Prisma } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
-import { isDatabaseUnavailable } from "./db-errors.server.ts";
 import { isPostgresUrl } from "./db-postgres.server.ts";
 import { env } from "./env.server.ts";
+import { startRepeating } from "./schedule.server.ts";
 
 export type RetentionPolicy = {
   /** Used or expired one-time tokens (not flow states) stay this many days after use or expiry. */
@@ -137,27 +137,14 @@ const FIRST_TICK_MS = 60_000;
 /** Runs the job every `intervalMinutes` (0: never); returns a function that stops the schedule. */
 export function startRetentionScheduler(intervalMinutes = env().RETENTION_INTERVAL_MINUTES, options: { firstTickMs?: number } = {}): () => void {
   if (intervalMinutes <= 0) return () => {};
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const result = await runRetention();
-      if (result.batches) console.log(`Retention: ${describeRetention(result)}`);
-    } catch (error) {
-      if (isDatabaseUnavailable(error))
-        console.warn(`Retention: the database is unavailable (${(error as Error).message.trim().split("\n").at(-1)}); trying again at the next run.`);
-      else console.error("Retention:", error);
-    } finally {
-      busy = false;
-    }
+  const job = async () => {
+    const result = await runRetention();
+    if (result.batches) console.log(`Retention: ${describeRetention(result)}`);
   };
-  const first = setTimeout(tick, options.firstTickMs ?? FIRST_TICK_MS);
-  const timer = setInterval(tick, intervalMinutes * 60_000);
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
+  return startRepeating(job, {
+    label: "Retention",
+    firstMs: options.firstTickMs ?? FIRST_TICK_MS,
+    everyMs: intervalMinutes * 60_000,
+    retry: "at the next run",
+  });
 }

@@ -3,8 +3,8 @@
 // running it died midway; the lock lets one instance run it, so N instances still sync each tenant about once
 // per interval.
 import { db } from "../db.server.ts";
-import { isDatabaseUnavailable } from "../db-errors.server.ts";
 import { env } from "../env.server.ts";
+import { startRepeating } from "../schedule.server.ts";
 import { leaseHeld } from "./lock.server.ts";
 import { runSync } from "./run.server.ts";
 
@@ -36,28 +36,11 @@ export async function runDueSyncs(intervalMinutes: number) {
 /** Starts the schedule; returns a function that stops it (a run in progress ends with the process). */
 export function startSyncScheduler(intervalMinutes = env().SYNC_INTERVAL_MINUTES): () => void {
   if (intervalMinutes <= 0) return () => {};
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      await runDueSyncs(intervalMinutes);
-    } catch (error) {
-      if (isDatabaseUnavailable(error))
-        console.warn(
-          `Entra ID Sync schedule: the database is unavailable (${(error as Error).message.trim().split("\n").at(-1)}); trying again at the next tick.`,
-        );
-      else console.error("Entra ID Sync schedule:", error);
-    } finally {
-      busy = false;
-    }
-  };
-  const first = setTimeout(tick, Math.min(FIRST_TICK_MS, intervalMinutes * 60_000));
-  const timer = setInterval(tick, Math.min(TICK_MS, intervalMinutes * 60_000));
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
+  const everyMs = intervalMinutes * 60_000;
+  return startRepeating(() => runDueSyncs(intervalMinutes), {
+    label: "Entra ID Sync schedule",
+    firstMs: Math.min(FIRST_TICK_MS, everyMs),
+    everyMs: Math.min(TICK_MS, everyMs),
+    retry: "at the next tick",
+  });
 }
