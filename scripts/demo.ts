@@ -85,10 +85,10 @@ Without SMTP_URL no email leaves the machine: read them (password resets, invita
 Microsoft is played by a local stand-in at ${standin.url} (its sign-in pages list each tenant's users):
 ${tenantLines.join("\n")}
 Try the linking model: sign in as admin@demo.test, open Organization Settings → Users → Microsoft integrations,
-add "contoso.com", approve as adele@contoso.com, then Users → Single Sign-On → Enable SSO. Sign in as
+add "contoso.com", approve as adele@contoso.com and sign in as her (proof that a tenant admin registers it), then Users → Single Sign-On → Enable SSO. Sign in as
 ada@demo.test with password + code and choose "Use Microsoft": any Contoso account links to Ada.
 Northwind has no consent yet; a non-admin such as andrew@northwindtraders.com is refused there.
-Try Entra ID Sync: add "fabrikam.com" the same way (approve as nestor@fabrikam.com), pick it on Users →
+Try Entra ID Sync: add "fabrikam.com" the same way (approve and sign in as nestor@fabrikam.com), pick it on Users →
 Entra ID Sync and press "Sync now"; then Users → Single Sign-On → Enable SSO and Enable for all synced users; sign in
 as patti@fabrikam.com: the portal sends her to Microsoft, no password involved.
 Your browser warns about the stand-in's self-signed certificate (${standin.certPath}): accept it, or trust that file.
