@@ -12,7 +12,14 @@ portal_node_major() {
 }
 
 portal_node_ensure() {
-  if [ "$(portal_node_major)" -ge 22 ]; then return 0; fi
+  if [ "$(portal_node_major)" -ge 22 ]; then
+    # Native modules build against this Node's own headers when it has them (official and Debian layouts), so
+    # that node-gyp neither downloads headers nor picks up another Node's.
+    local prefix
+    prefix="$(cd "$(dirname "$(command -v node)")/.." && pwd)"
+    if [ -f "$prefix/include/node/node_version.h" ]; then export npm_config_nodedir="$prefix"; fi
+    return 0
+  fi
   local arch
   case "$(uname -m)" in
     x86_64) arch=x64 ;;
