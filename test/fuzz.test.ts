@@ -194,7 +194,7 @@ describe("hostile input", () => {
       ["admin/invitations", invitations.action, 21],
     ] as const) {
       await fuzz(name, action as Action, b, 200, seed, { id: user.id });
-      await db.signInThrottle.deleteMany();
+      await db.signInAttempt.deleteMany();
     }
   }, 120_000);
 });

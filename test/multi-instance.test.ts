@@ -5,7 +5,7 @@
 // vitest in scripts/test-all.sh; built here when build/ is missing).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
-import { accountKey } from "~/lib/throttle.server.ts";
+import { attemptKeys } from "~/lib/throttle.server.ts";
 import { FABRIKAM } from "./entra/fixture.ts";
 import { createOrg, createUser } from "./helpers.ts";
 import { useStandin } from "./microsoft.ts";
@@ -45,7 +45,22 @@ describe("two instances on one PostgreSQL database", () => {
     // The fifth failure starts the wait; here it is the third on A, which alone would not have blocked.
     for (let i = 0; i < 4; i++) expect((await attempt(i % 2 ? b : a)).body).not.toContain("Too many failed attempts");
     expect((await attempt(a)).body).toContain("Too many failed attempts");
-    expect((await db.signInThrottle.findUnique({ where: { key: accountKey(user.id) } }))?.failures).toBe(5);
+    expect((await db.signInAttempt.findUnique({ where: { key: attemptKeys(user.id, "127.0.0.1").account } }))?.attempts).toBe(5);
+  });
+
+  it("13.9 throttle race: a burst of 40 wrong passwords over both instances has at most 5 checked", async () => {
+    const { user } = await createUser();
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? b : a).request("POST", "/login?index", { intent: "password", identifier: user.email!, password: `wrong ${i}` }),
+      ),
+    );
+    const wrong = replies.filter((r) => r.body.includes("don&#x27;t match"));
+    const waiting = replies.filter((r) => r.body.includes("Too many failed attempts. You can try again at"));
+    expect([wrong.length + waiting.length, replies.every((r) => r.status === 400)]).toEqual([40, true]);
+    // Four plain failures, then the fifth's answer is the wait it started; the other 35 are refused unchecked.
+    expect(wrong.length).toBeLessThanOrEqual(4);
+    expect((await db.signInAttempt.findFirst({ where: { key: { startsWith: `pair:${user.id}|` } } }))?.attempts).toBe(5);
   });
 
   it('gives exactly one run when "Sync now" is pressed on both instances at once', async () => {

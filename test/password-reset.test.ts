@@ -5,7 +5,7 @@ import { handlePasswordResetRequests } from "~/lib/password-reset.server.ts";
 import * as forgot from "~/routes/forgot-password.tsx";
 import * as reset from "~/routes/reset-password.tsx";
 import * as login from "~/routes/login._index.tsx";
-import { Browser, createUser, PASSWORD } from "./helpers.ts";
+import { ADDRESS, Browser, createUser, PASSWORD } from "./helpers.ts";
 
 const NEW_PASSWORD = "a brand new passphrase";
 
@@ -80,7 +80,15 @@ describe("forgotten password", () => {
   it("clears a password lock", async () => {
     const { user } = await createUser();
     await db.user.update({ where: { id: user.id }, data: { passwordLockedAt: new Date() } });
-    await db.signInThrottle.create({ data: { key: `account:${user.id}`, failures: 100, lastFailureAt: new Date() } });
+    await db.signInAttempt.createMany({
+      data: [`account:${user.id}`, `pair:${user.id}|${ADDRESS}`].map((key) => ({
+        key,
+        attempts: 100,
+        windowStartMs: 0,
+        lastAttemptMs: 0,
+        nextAllowedMs: Date.now() + 60_000,
+      })),
+    });
     await askForReset(user.email!);
     const link = await resetLinkFor(user.email!);
     await new Browser().post(reset.action, "/reset-password", {

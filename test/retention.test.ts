@@ -133,7 +133,7 @@ describe("13.10 retention job", () => {
     const run = await cli("portal", ["retention:run"]);
     expect(run, JSON.stringify(run)).toMatchObject({ code: 0, stderr: "" });
     expect(run.stdout).toBe(
-      "Deleted 1 expired session, 1 Microsoft flow state, 0 used or expired tokens, 0 delivered mails and 0 audit events (audit events are kept).",
+      "Deleted 1 expired session, 1 Microsoft flow state, 0 used or expired tokens, 0 delivered mails, 0 sign-in attempt counters and 0 audit events (audit events are kept).",
     );
     expect(await db.session.count()).toBe(0);
   });

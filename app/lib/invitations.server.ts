@@ -11,7 +11,7 @@ import { microsoftSignInFor } from "./signin/microsoft.server.ts";
 import { signInStrategyFor } from "./signin/methods.server.ts";
 import { changeMethods } from "./signin/change.server.ts";
 import type { SignInMethod } from "./signin/methods.server.ts";
-import { accountKey, clearFailures } from "./throttle.server.ts";
+import { forgetAccount } from "./throttle.server.ts";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./tokens.server.ts";
 
 export const INVITATION_DAYS = 7;
@@ -237,7 +237,7 @@ export async function acceptWithPassword(token: string, password: string, addres
     (tx) => tx.user.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: new Date(), passwordLockedAt: null } }),
   );
   if (outcome.kind === "refused") return "microsoft";
-  await clearFailures(accountKey(user.id));
+  await forgetAccount(user.id);
   await revokeTokens("invitation", user.id);
   return "done";
 }

@@ -316,9 +316,12 @@ export function databaseErrorSentence(error: unknown): string {
 
 // The engine's messages carry a Rust backtrace and a JavaScript stack; the cause is on the first line.
 function firstLine(error: unknown): string {
-  const line = String((error as Error)?.message ?? error)
-    .split("\n")[0]!
+  const lines = String((error as Error)?.message ?? error).split("\n");
+  // "external connector error" says nothing; the database's own words follow on a later line.
+  const database = lines.find((l) => l.startsWith("Error querying the database: "));
+  const line = (database ?? lines[0]!)
     .trim()
+    .replace(/^Error querying the database: /, "")
     .replace(/^Error in the underlying connector \([^)]*\): /, "");
   return /[.!?]$/.test(line) ? line : `${line}.`;
 }

@@ -9,7 +9,7 @@ import { signInStrategyFor } from "./signin/methods.server.ts";
 import { changeMethods } from "./signin/change.server.ts";
 import { issueToken, consumeToken, revokeTokens } from "./tokens.server.ts";
 import { hashPassword } from "./passwords.server.ts";
-import { accountKey, clearFailures } from "./throttle.server.ts";
+import { forgetAccount } from "./throttle.server.ts";
 import { queueEmail } from "./mail/outbox.server.ts";
 import { kickMailWorker, retryDelayMs } from "./mail/queue.server.ts";
 import { isUniqueViolation } from "./db-errors.server.ts";
@@ -116,7 +116,7 @@ export async function resetPassword(token: string, password: string, address: st
     (tx) => tx.user.update({ where: { id: user.id }, data: { passwordHash, passwordChangedAt: new Date(), passwordLockedAt: null } }),
   );
   if (outcome.kind === "refused") return "microsoft";
-  await clearFailures(accountKey(user.id));
+  await forgetAccount(user.id);
   await revokeTokens("password_reset", user.id);
   await revokeTokens("set_password", user.id);
   return "done";

@@ -1,6 +1,7 @@
 // The retention job: deletes what is past its time, so that no table grows without bound: expired sessions,
 // Microsoft flow states past their expiry, one-time tokens some days after their use or expiry, delivered mail
-// after MAIL_RETENTION_DAYS, and audit events only when AUDIT_RETENTION_DAYS is set. Runs in batches (short
+// after MAIL_RETENTION_DAYS, sign-in attempt counters that no longer hold anything (docs/decisions/021), and audit
+// events only when AUDIT_RETENTION_DAYS is set. Runs in batches (short
 // write locks beside sign-ins) on the server's schedule and as `npm run portal -- retention:run`.
 // See docs/decisions/016-retention-and-operator-cli.md.
 import type { Prisma } from "~/generated/prisma/client.ts";
@@ -8,6 +9,7 @@ import { db } from "./db.server.ts";
 import { isPostgresUrl } from "./db-postgres.server.ts";
 import { env } from "./env.server.ts";
 import { startRepeating } from "./schedule.server.ts";
+import { ADDRESS_WINDOW_MS } from "./throttle.server.ts";
 
 export type RetentionPolicy = {
   /** Used or expired one-time tokens (not flow states) stay this many days after use or expiry. */
@@ -20,7 +22,15 @@ export type RetentionPolicy = {
   sessionIdleMinutes: number;
 };
 
-export type RetentionResult = { sessions: number; flowStates: number; tokens: number; mail: number; auditEvents: number; batches: number };
+export type RetentionResult = {
+  sessions: number;
+  flowStates: number;
+  tokens: number;
+  mail: number;
+  attemptCounters: number;
+  auditEvents: number;
+  batches: number;
+};
 
 type Counted = Exclude<keyof RetentionResult, "batches">;
 
@@ -50,6 +60,20 @@ function rules(policy: RetentionPolicy, now: Date): Rule[] {
   const tokens: Prisma.OneTimeTokenWhereInput = { type: { notIn: FLOW_TYPES }, OR: [{ usedAt: { lte: graceEnd } }, { expiresAt: { lte: graceEnd } }] };
   // Only by delivery status and age: what a message holds is the mail code's business.
   const mail: Prisma.OutgoingMailWhereInput = { status: "sent", sentAt: { lte: before(policy.mailDays * DAY_MS) } };
+  // An address's window that is over, a settled counter, or a pair or unknown identifier quiet for a day. A known
+  // account's unsettled failures stay: they count towards its lock until a sign-in or a reset.
+  const dayAgo = BigInt(now.getTime() - DAY_MS);
+  const counters: Prisma.SignInAttemptWhereInput = {
+    OR: [
+      { key: { startsWith: "address:" }, windowStartMs: { lte: BigInt(now.getTime() - ADDRESS_WINDOW_MS) } },
+      { attempts: 0, lastAttemptMs: { lte: dayAgo } },
+      {
+        OR: [{ key: { startsWith: "pair:" } }, { key: { startsWith: "account:unknown:" } }],
+        lastAttemptMs: { lte: dayAgo },
+        nextAllowedMs: { lte: BigInt(now.getTime()) },
+      },
+    ],
+  };
   const list: Rule[] = [
     {
       key: "sessions",
@@ -70,6 +94,11 @@ function rules(policy: RetentionPolicy, now: Date): Rule[] {
       key: "mail",
       find: (tx, take) => tx.outgoingMail.findMany({ where: mail, select, take }),
       remove: (tx, ids) => tx.outgoingMail.deleteMany({ where: { id: { in: ids }, ...mail } }),
+    },
+    {
+      key: "attemptCounters",
+      find: async (tx, take) => (await tx.signInAttempt.findMany({ where: counters, select: { key: true }, take })).map((r) => ({ id: r.key })),
+      remove: (tx, keys) => tx.signInAttempt.deleteMany({ where: { key: { in: keys }, ...counters } }),
     },
   ];
   if (policy.auditDays !== undefined) {
@@ -108,7 +137,7 @@ async function batch(rule: Rule, size: number): Promise<number | null> {
 export async function runRetention(options: { now?: Date; batchSize?: number; policy?: Partial<RetentionPolicy> } = {}): Promise<RetentionResult> {
   const policy = { ...policyFromEnv(), ...options.policy };
   const size = options.batchSize ?? RETENTION_BATCH;
-  const result: RetentionResult = { sessions: 0, flowStates: 0, tokens: 0, mail: 0, auditEvents: 0, batches: 0 };
+  const result: RetentionResult = { sessions: 0, flowStates: 0, tokens: 0, mail: 0, attemptCounters: 0, auditEvents: 0, batches: 0 };
   for (const rule of rules(policy, options.now ?? new Date())) {
     for (;;) {
       const deleted = await batch(rule, size);
@@ -127,7 +156,8 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export function describeRetention(r: RetentionResult, policy: Pick<RetentionPolicy, "auditDays"> = policyFromEnv()): string {
   return (
     `Deleted ${plural(r.sessions, "expired session")}, ${plural(r.flowStates, "Microsoft flow state")}, ` +
-    `${plural(r.tokens, "used or expired token")}, ${plural(r.mail, "delivered mail")} and ${plural(r.auditEvents, "audit event")}` +
+    `${plural(r.tokens, "used or expired token")}, ${plural(r.mail, "delivered mail")}, ${plural(r.attemptCounters, "sign-in attempt counter")} ` +
+    `and ${plural(r.auditEvents, "audit event")}` +
     `${policy.auditDays === undefined ? " (audit events are kept)" : ` (older than ${policy.auditDays} days)`}.`
   );
 }

@@ -5,7 +5,7 @@ import { db } from "../db.server.ts";
 import { sha256 } from "../crypto.server.ts";
 import { parseIdentifier } from "../identifier.ts";
 import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from "../passwords.server.ts";
-import { ACCOUNT_LOCK_AFTER, accountKey, addressKey, clearFailures, recordFailure, throttleState } from "../throttle.server.ts";
+import { ACCOUNT_LOCK_AFTER, attemptKeys, countAttempt, settleAttempt, type AttemptKeys, type Counted } from "../throttle.server.ts";
 import { checkTotp, openTotpSecret } from "../totp.server.ts";
 import { useRecoveryCode } from "../recovery-codes.server.ts";
 import { audit } from "../audit.server.ts";
@@ -21,15 +21,13 @@ export async function findUserByIdentifier(raw: string): Promise<User | null> {
   return db.user.findUnique({ where: id.kind === "email" ? { email: id.value } : { phone: id.value } });
 }
 
-function throttleKeys(user: User | null, identifier: string, address: string) {
-  return {
-    account: accountKey(user ? user.id : `unknown:${sha256(identifier.trim().toLowerCase())}`),
-    address: addressKey(address),
-  };
+function throttleKeys(user: User | null, identifier: string, address: string): AttemptKeys {
+  return attemptKeys(user ? user.id : `unknown:${sha256(identifier.trim().toLowerCase())}`, address);
 }
 
-async function fail(keys: { account: string; address: string }, user: User | null, address: string, action: string): Promise<StepFailure> {
-  const { accountFailures: failures, blockedUntil: until } = await recordFailure(keys.account, keys.address);
+/** A counted attempt that failed: its count and the next wait were written when it was counted. */
+async function fail(attempt: Counted, user: User | null, address: string, action: string): Promise<StepFailure> {
+  const failures = attempt.accountAttempts;
   if (user) await audit({ action, orgId: user.orgId, actorId: user.id, result: "failure", ipAddress: address, detail: { failures } });
   if (failures >= ACCOUNT_LOCK_AFTER) {
     if (user && !user.passwordLockedAt) {
@@ -38,16 +36,7 @@ async function fail(keys: { account: string; address: string }, user: User | nul
     }
     return { kind: "locked" };
   }
-  return until ? { kind: "blocked", until } : { kind: "invalid" };
-}
-
-type Open = { kind: "open"; accountFailures: number };
-
-/** Refuses an attempt while the account is locked or either key must wait; else tells the account's failures. */
-async function gate(keys: { account: string; address: string }): Promise<StepFailure | Open> {
-  const state = await throttleState(keys.account, keys.address);
-  if (state.accountFailures >= ACCOUNT_LOCK_AFTER) return { kind: "locked" };
-  return state.blockedUntil ? { kind: "blocked", until: state.blockedUntil } : { kind: "open", accountFailures: state.accountFailures };
+  return attempt.nextAllowed ? { kind: "blocked", until: attempt.nextAllowed } : { kind: "invalid" };
 }
 
 export type PasswordResult = StepFailure | { kind: "ok"; user: User; next: "pending_totp" | "pending_enrolment" };
@@ -59,19 +48,20 @@ export async function checkPasswordStep(identifier: string, password: string, ad
 
 /** The password of a signed-in user (step-up, change password): the same checks and throttling as a sign-in. */
 export function checkPasswordOf(user: User, password: string, address: string): Promise<PasswordResult> {
-  return passwordOf(user, { account: accountKey(user.id), address: addressKey(address) }, password, address);
+  return passwordOf(user, attemptKeys(user.id, address), password, address);
 }
 
-async function passwordOf(user: User | null, keys: { account: string; address: string }, password: string, address: string): Promise<PasswordResult> {
-  const gated = await gate(keys);
-  if (gated.kind !== "open") return gated;
+async function passwordOf(user: User | null, keys: AttemptKeys, password: string, address: string): Promise<PasswordResult> {
   if (user?.passwordLockedAt) return { kind: "locked" };
+  const attempt = await countAttempt(keys);
+  if (attempt.kind !== "counted") return attempt;
 
   const usable = user && user.status === "active" && user.passwordHash ? user : null;
   const valid = await verifyPassword(usable?.passwordHash ?? (await dummyPasswordHash()), password);
-  if (!usable || !valid) return fail(keys, user, address, "signin.password.failed");
+  if (!usable || !valid) return fail(attempt, user, address, "signin.password.failed");
   // SSO and password are never both accepted: a user whose method is Microsoft has no password sign-in.
-  if ((await signInStrategyFor(usable)).method !== "password") return fail(keys, user, address, "signin.password.not_allowed");
+  if ((await signInStrategyFor(usable)).method !== "password") return fail(attempt, user, address, "signin.password.not_allowed");
+  await settleAttempt(attempt, false);
 
   if (passwordNeedsRehash(usable.passwordHash!)) {
     await db.user.update({ where: { id: usable.id }, data: { passwordHash: await hashPassword(password) } });
@@ -83,10 +73,9 @@ export type CodeResult = StepFailure | { kind: "ok"; method: "password_totp" | "
 
 /** Checks a TOTP code, or a recovery code in its place, for a user half-way through signing in. */
 export async function checkSecondFactor(user: User, code: string, address: string): Promise<CodeResult> {
-  const keys = { account: accountKey(user.id), address: addressKey(address) };
-  const gated = await gate(keys);
-  if (gated.kind !== "open") return gated;
   if (!user.totpSecret || !user.totpEnrolledAt) return { kind: "invalid" };
+  const attempt = await countAttempt(attemptKeys(user.id, address));
+  if (attempt.kind !== "counted") return attempt;
 
   const compact = code.replace(/\s/g, "");
   if (/^\d{6}$/.test(compact)) {
@@ -98,15 +87,15 @@ export async function checkSecondFactor(user: User, code: string, address: strin
         data: { totpLastStep: step },
       });
       if (count === 1) {
-        if (gated.accountFailures) await clearFailures(keys.account);
+        await settleAttempt(attempt, true);
         return { kind: "ok", method: "password_totp" };
       }
     }
   } else if (await useRecoveryCode(user.id, compact)) {
-    if (gated.accountFailures) await clearFailures(keys.account);
+    await settleAttempt(attempt, true);
     return { kind: "ok", method: "password_recovery_code" };
   }
-  return fail(keys, user, address, "signin.code.failed");
+  return fail(attempt, user, address, "signin.code.failed");
 }
 
 export function describeFailure(failure: StepFailure, what: "password" | "code"): string {
@@ -130,10 +119,10 @@ export type EnrolmentResult = StepFailure | { kind: "ok"; codes: string[] };
 
 /** The first code from a new authenticator app, in the enrolment attempt's session; failures count like any code. */
 export async function confirmEnrolment(session: LiveSession, code: string, address: string): Promise<EnrolmentResult> {
-  const keys = { account: accountKey(session.userId), address: addressKey(address) };
-  const gated = await gate(keys);
-  if (gated.kind !== "open") return gated;
+  const attempt = await countAttempt(attemptKeys(session.userId, address));
+  if (attempt.kind !== "counted") return attempt;
   const codes = await confirmPendingTotp(session, code);
-  if (!codes) return fail(keys, session.user, address, "totp.enrol.failed");
+  if (!codes) return fail(attempt, session.user, address, "totp.enrol.failed");
+  await settleAttempt(attempt, true);
   return { kind: "ok", codes };
 }
