@@ -7,6 +7,7 @@ import express from "express";
 import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from "@remix-run/node";
 import type { ViteDevServer } from "vite";
 import type { Env } from "../app/lib/env.server.ts";
+import { withRequest } from "../app/lib/request-context.server.ts";
 import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
 
@@ -70,7 +71,8 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   app.all("*", async (req, res, next) => {
     try {
       const context = { clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string };
-      await send(res, await handle(remixRequest(req, res, env.APP_ORIGIN), context));
+      const userAgent = req.get("user-agent")?.slice(0, 512) ?? null;
+      await send(res, await withRequest({ userAgent }, () => handle(remixRequest(req, res, env.APP_ORIGIN), context)));
     } catch (error) {
       next(error);
     }

@@ -3,6 +3,7 @@ import { generate } from "otplib";
 import { db } from "~/lib/db.server.ts";
 import { hashPassword } from "~/lib/passwords.server.ts";
 import { newTotpSecret, sealTotpSecret } from "~/lib/totp.server.ts";
+import { withRequest } from "~/lib/request-context.server.ts";
 import { usePostgres } from "./pg.ts";
 
 export const ORIGIN = "http://localhost:3000";
@@ -44,7 +45,8 @@ export class Browser {
   async run(fn: RouteFn, request: Request, params: Record<string, string> = {}): Promise<Result> {
     let out: unknown;
     try {
-      out = await fn({ request, context: { clientAddress: this.address }, params });
+      // As server/app.ts does: code below the route sees the request's User-Agent (the audit row's device).
+      out = await withRequest({ userAgent: request.headers.get("User-Agent") }, () => fn({ request, context: { clientAddress: this.address }, params }));
     } catch (thrown) {
       out = thrown;
     }
@@ -65,7 +67,7 @@ export class Browser {
 async function normalize(out: unknown): Promise<Result> {
   if (out instanceof Response) {
     const type = out.headers.get("Content-Type") ?? "";
-    const body = type.includes("json") ? await out.json() : await out.text();
+    const body = /^application\/json\b/.test(type) ? await out.json() : await out.text();
     return { status: out.status, location: out.headers.get("Location"), data: body, setCookies: out.headers.getSetCookie() };
   }
   if (out instanceof Error) throw out;

@@ -5,6 +5,7 @@ import { db } from "~/lib/db.server.ts";
 import { issueToken } from "~/lib/tokens.server.ts";
 import * as adminIndex from "~/routes/admin._index.tsx";
 import * as audit from "~/routes/admin.audit.tsx";
+import * as auditExport from "~/routes/admin.audit_.export.tsx";
 import * as integrations from "~/routes/admin.integrations._index.tsx";
 import * as integration from "~/routes/admin.integrations.$id.tsx";
 import * as consentCallback from "~/routes/admin.integrations.callback.tsx";
@@ -120,6 +121,9 @@ const visits: Visit[] = [
     form: (v) => ({ intent, userId: v.syncedId }),
   })),
   { name: "audit log", fn: audit.loader as Fn, path: () => "/admin/audit" },
+  { name: "audit log filtered by org B's user", fn: audit.loader as Fn, path: (v) => `/admin/audit?user=${v.memberId}&actor=${v.memberId}` },
+  { name: "audit export (CSV)", fn: auditExport.loader as Fn, path: () => "/admin/audit/export?format=csv" },
+  { name: "audit export (JSON Lines)", fn: auditExport.loader as Fn, path: (v) => `/admin/audit/export?format=jsonl&user=${v.memberId}` },
 ];
 
 let v: Victim;

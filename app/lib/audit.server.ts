@@ -1,4 +1,6 @@
 import { db } from "./db.server.ts";
+import { describeDevice } from "./device.ts";
+import { currentRequest } from "./request-context.server.ts";
 
 export type AuditInput = {
   action: string;
@@ -11,7 +13,9 @@ export type AuditInput = {
   ipAddress?: string;
 };
 
+/** Writes one audit event; the device is the current request's, if the event happens inside one. */
 export async function audit(event: AuditInput) {
+  const request = currentRequest();
   await db.auditEvent.create({
     data: {
       action: event.action,
@@ -22,6 +26,7 @@ export async function audit(event: AuditInput) {
       result: event.result ?? "success",
       detail: event.detail ? JSON.stringify(event.detail) : null,
       ipAddress: event.ipAddress ?? null,
+      device: request ? describeDevice(request.userAgent) : null,
     },
   });
 }

@@ -1,0 +1,11 @@
+-- AlterTable
+ALTER TABLE "AuditEvent" ADD COLUMN     "device" TEXT;
+
+-- CreateIndex
+CREATE INDEX "AuditEvent_orgId_action_createdAt_idx" ON "AuditEvent"("orgId", "action", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "AuditEvent_orgId_actorId_createdAt_idx" ON "AuditEvent"("orgId", "actorId", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "AuditEvent_orgId_targetId_createdAt_idx" ON "AuditEvent"("orgId", "targetId", "createdAt");
