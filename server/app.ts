@@ -3,8 +3,9 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import express from "express";
-import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from "@remix-run/node";
+import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { ViteDevServer } from "vite";
 import type { Env } from "../app/lib/env.server.ts";
 import { withRequest } from "../app/lib/request-context.server.ts";
@@ -102,6 +103,28 @@ async function send(res: express.Response, response: Response) {
   res.statusMessage = response.statusText;
   res.status(response.status);
   for (const [name, value] of response.headers.entries()) res.append(name, value);
-  if (response.body) await writeReadableStreamToWritable(response.body, res);
+  if (response.body) await pipeWithBackPressure(response.body, res);
   else res.end();
+}
+
+/**
+ * Writes a response body as the client takes it. Remix's writeReadableStreamToWritable writes without waiting
+ * for "drain", so a long stream (the audit export) would pile up in memory ahead of a slower client.
+ */
+async function pipeWithBackPressure(body: ReadableStream<Uint8Array>, res: express.Response) {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await Promise.race([once(res, "drain"), once(res, "close")]);
+      if (res.destroyed) {
+        await reader.cancel();
+        return;
+      }
+    }
+    res.end();
+  } catch (error) {
+    res.destroy(error as Error);
+  }
 }

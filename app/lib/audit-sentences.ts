@@ -100,6 +100,25 @@ const SENTENCES: Record<string, Words> = {
     `${who} resolved a sync conflict by ${e.detail.resolution === "attached" ? "attaching the directory user to the existing account" : "keeping the accounts separate"}`,
 };
 
+/** Event types by the first word of their action: the filter offers a group or one action. */
+export const ACTION_GROUPS: Record<string, string> = {
+  signin: "Sign-ins and failed attempts",
+  signout: "Sign-outs",
+  sessions: "Sessions ended",
+  password: "Passwords",
+  set_password: "Set-password links",
+  totp: "Authenticator apps",
+  recovery_codes: "Recovery codes",
+  reauth: "Confirmations with Microsoft",
+  link: "Microsoft links",
+  invitation: "Invitations",
+  user: "Users",
+  org: "Organization settings",
+  integration: "Microsoft integrations",
+  sync: "Entra ID Sync",
+  audit: "Audit log exports",
+};
+
 /** The action names this module has a sentence for (the filter's choices). */
 export const KNOWN_ACTIONS = Object.keys(SENTENCES).sort();
 

@@ -3,8 +3,8 @@ import { data } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { Field, FormError } from "~/components/form.tsx";
 import { DataTable } from "~/components/data-table.tsx";
-import { ACTION_GROUPS, auditPage, parseAuditFilter } from "~/lib/audit-log.server.ts";
-import { KNOWN_ACTIONS } from "~/lib/audit-sentences.ts";
+import { auditPage, parseAuditFilter } from "~/lib/audit-log.server.ts";
+import { ACTION_GROUPS, KNOWN_ACTIONS } from "~/lib/audit-sentences.ts";
 import { env } from "~/lib/env.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 
