@@ -9,6 +9,7 @@ import type { ViteDevServer } from "vite";
 import type { Env } from "../app/lib/env.server.ts";
 import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
+import { answering } from "../app/lib/after-answer.server.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
@@ -70,7 +71,8 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   app.all("*", async (req, res, next) => {
     try {
       const context = { clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string };
-      await send(res, await handle(remixRequest(req, res, env.APP_ORIGIN), context));
+      // Jobs left for after the answer (afterAnswer) run once its last byte is written.
+      await answering(async () => send(res, await handle(remixRequest(req, res, env.APP_ORIGIN), context)));
     } catch (error) {
       next(error);
     }
