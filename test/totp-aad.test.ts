@@ -8,7 +8,7 @@ import * as login from "~/routes/login._index.tsx";
 import * as totp from "~/routes/login.totp.tsx";
 import * as enrol from "~/routes/login.enrol.tsx";
 import { Browser, createUser, PASSWORD, totpCode } from "./helpers.ts";
-import { cli } from "./processes.ts";
+import { appEnv, cli, ensureBuild, freePort, Instance, Jar, signIn } from "./processes.ts";
 
 const BINDING_MIGRATION = "20261203131500_totp_secret_binding";
 
@@ -144,6 +144,23 @@ describe("13.12 TOTP secrets bound to their user", () => {
       expect(logged()).toHaveLength(1);
     },
   );
+
+  it("13.12 a schema deployed without this app's code (Prisma's CLI) leaves tagged rows: the server's start re-seals them", { timeout: 90_000 }, async () => {
+    const { user, secret } = await createUser();
+    // What migration.sql alone leaves: the old value, tagged.
+    await db.user.update({ where: { id: user.id }, data: { totpSecret: `reseal.${sealV1(secret)}` } });
+    ensureBuild();
+    const portal = new Instance(await freePort());
+    portal.start(appEnv({ NODE_ENV: "production", SMTP_URL: "", DEMO_MODE: "false", TRUST_PROXY: "false", SYNC_INTERVAL_MINUTES: "0" }));
+    try {
+      await portal.ready();
+      expect(portal.server!.output).toContain("Re-sealed 1 authenticator secret, each bound to its owner.");
+      expect((await userRow(user.id)).totpSecret).toMatch(/^v2\./);
+      await signIn(portal, new Jar(), user.email!, secret);
+    } finally {
+      await portal.stop();
+    }
+  });
 
   it("13.12 a tampered version prefix is refused", async () => {
     silenceErrors();
