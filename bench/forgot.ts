@@ -21,6 +21,7 @@ import {
   pct,
   Portal,
   portalRequest,
+  positive,
 } from "./common.ts";
 
 const { values: opts } = parseArgs({
@@ -31,16 +32,10 @@ const { values: opts } = parseArgs({
     build: { type: "boolean", default: false },
   },
 });
-const ROUNDS = whole("rounds", opts.rounds);
-const PER_ROUND = whole("per-round", opts["per-round"]);
+const ROUNDS = positive("rounds", opts.rounds);
+const PER_ROUND = positive("per-round", opts["per-round"]);
 const DATABASE = databaseKind(opts.database);
 const WARMUP = 30;
-
-function whole(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`--${name} must be a whole number from 1 to 1000, not ${value}.`);
-  return n;
-}
 
 const KINDS = ["password", "sso", "unknown"] as const;
 type Kind = (typeof KINDS)[number];
