@@ -63,12 +63,13 @@ async function seed() {
   const secret = newTotpSecret();
   const admin = await db.user.create({
     data: {
+      id: "bench-admin",
       orgId: org.id,
       email: "admin@bench.test",
       name: "Bench Admin",
       role: "admin",
       passwordHash: await hashPassword(PASSWORD),
-      totpSecret: sealTotpSecret(secret),
+      totpSecret: sealTotpSecret(secret, { kind: "user", userId: "bench-admin" }),
       totpEnrolledAt: new Date(),
     },
   });

@@ -452,14 +452,16 @@ async function seed(passwordUsers: number): Promise<Omit<Users, "settingsCookies
   const password = Array.from({ length: passwordUsers }, (_, i) => `user${i}@bench.test`);
   const settings = Array.from({ length: SETTINGS_SESSIONS }, (_, i) => `settings${i}@bench.test`);
   const all = [...password, ...settings];
+  const userIds = all.map(() => randomUUID()); // known before the insert: each secret is sealed for its user
   for (let i = 0; i < all.length; i += 500) {
     await db.user.createMany({
       data: all.slice(i, i + 500).map((email, j) => ({
+        id: userIds[i + j]!,
         orgId: org.id,
         email,
         name: `Bench User ${i + j}`,
         passwordHash: hash,
-        totpSecret: sealTotpSecret(secret),
+        totpSecret: sealTotpSecret(secret, { kind: "user", userId: userIds[i + j]! }),
         totpEnrolledAt: now,
         linkPrompt: "declined",
       })),

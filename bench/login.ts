@@ -1,6 +1,7 @@
 // Sign-ins per second over HTTP against the built portal, next to raw argon2id verifies per second
 // measured in the same run on the same machine. The hash is the floor; the gap is the portal's overhead.
 // Usage: npx tsx bench/login.ts [--rounds 5] [--seconds 10] [--concurrency N] [--users N] [--database sqlite|postgres] [--build] [--cpu-prof DIR]
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
 import { parseArgs } from "node:util";
@@ -151,14 +152,16 @@ async function seed(count: number, hash: string): Promise<Users> {
   const secret = newTotpSecret();
   const emails = Array.from({ length: count }, (_, i) => `user${i}@bench.test`);
   const now = new Date();
+  const ids = emails.map(() => randomUUID()); // known before the insert: each secret is sealed for its user
   for (let i = 0; i < count; i += 500) {
     await db.user.createMany({
       data: emails.slice(i, i + 500).map((email, j) => ({
+        id: ids[i + j]!,
         orgId: org.id,
         email,
         name: `Bench User ${i + j}`,
         passwordHash: hash,
-        totpSecret: sealTotpSecret(secret),
+        totpSecret: sealTotpSecret(secret, { kind: "user", userId: ids[i + j]! }),
         totpEnrolledAt: now,
       })),
     });

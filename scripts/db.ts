@@ -17,6 +17,7 @@ import {
   sqliteFile,
   type Provider,
 } from "../app/lib/migrate.server.ts";
+import { env as loadEnv } from "../app/lib/env.server.ts";
 import { postgresSchema, postgresSchemaPath, writePostgresSchema } from "./prisma-generate.mjs";
 
 const [command, name] = process.argv.slice(2);
@@ -35,11 +36,31 @@ async function diffs(): Promise<Partial<Record<Provider, string>>> {
   return out;
 }
 
+// Data the SQL migrations cannot change (AES): authenticator secrets tagged by totp_secret_binding. It needs the
+// portal's environment (TOTP_ENCRYPTION_KEY); without it the portal re-seals them when it starts.
+async function resealSecrets() {
+  try {
+    loadEnv();
+  } catch (error) {
+    console.warn(`Authenticator secrets were not re-sealed here (${(error as Error).message}); the portal re-seals them when it starts.`);
+    return;
+  }
+  const { describeReseal, resealTotpSecrets } = await import("../app/lib/totp-reseal.server.ts");
+  const { db } = await import("../app/lib/db.server.ts");
+  try {
+    const said = describeReseal(await resealTotpSecrets());
+    if (said) console.log(said);
+  } finally {
+    await db.$disconnect();
+  }
+}
+
 if (command === "deploy") {
   try {
     if (providerOf(url) === "sqlite") mkdirSync(path.dirname(sqliteFile(url)), { recursive: true });
     const applied = await deployMigrations(url);
     console.log(applied.length ? `Applied ${applied.join(", ")}` : "Database is up to date.");
+    await resealSecrets();
   } catch (error) {
     // An operator reads one sentence, not an engine's backtrace.
     console.error(error instanceof MigrationError ? error.message : databaseErrorSentence(error));

@@ -37,7 +37,7 @@ export async function seedDemo(): Promise<{ created: boolean; accounts: DemoAcco
       if (spec.totp) {
         await db.user.update({
           where: { id: user.id },
-          data: { totpSecret: sealTotpSecret(newTotpSecret()), totpEnrolledAt: new Date() },
+          data: { totpSecret: sealTotpSecret(newTotpSecret(), { kind: "user", userId: user.id }), totpEnrolledAt: new Date() },
         });
       }
     }
@@ -55,19 +55,15 @@ export async function seedDemo(): Promise<{ created: boolean; accounts: DemoAcco
       role: user.role,
       phone: user.phone,
       password: passwordKept ? DEMO_PASSWORD : null,
-      totp: await totpOf(user.email ?? spec.email, user.totpEnrolledAt ? user.totpSecret : null),
+      totp: await totpOf(user.email ?? spec.email, user.id, user.totpEnrolledAt ? user.totpSecret : null),
     });
   }
   return { created, accounts };
 }
 
-async function totpOf(account: string, sealed: string | null): Promise<DemoAccount["totp"]> {
+async function totpOf(account: string, userId: string, sealed: string | null): Promise<DemoAccount["totp"]> {
   if (!sealed) return "not enrolled";
-  try {
-    const secret = openTotpSecret(sealed);
-    return { secret, uri: (await totpSetup(secret, account)).uri };
-  } catch {
-    // Sealed with another TOTP_ENCRYPTION_KEY (data/.totp_encryption_key was replaced).
-    return "unreadable";
-  }
+  // Null: sealed with another TOTP_ENCRYPTION_KEY (data/.totp_encryption_key was replaced), and logged.
+  const secret = openTotpSecret(sealed, { kind: "user", userId });
+  return secret === null ? "unreadable" : { secret, uri: (await totpSetup(secret, account)).uri };
 }

@@ -11,6 +11,7 @@ import type { Env } from "../app/lib/env.server.ts";
 import { withRequest } from "../app/lib/request-context.server.ts";
 import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
+import { answering } from "../app/lib/after-answer.server.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
@@ -73,7 +74,8 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
     try {
       const context = { clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string };
       const userAgent = req.get("user-agent")?.slice(0, 512) ?? null;
-      await send(res, await withRequest({ userAgent }, () => handle(remixRequest(req, res, env.APP_ORIGIN), context)));
+      // Jobs left for after the answer (afterAnswer) run once its last byte is written.
+      await answering(async () => send(res, await withRequest({ userAgent }, () => handle(remixRequest(req, res, env.APP_ORIGIN), context))));
     } catch (error) {
       next(error);
     }

@@ -6,6 +6,7 @@ import { createApp } from "./app.ts";
 import { startMailWorker } from "../app/lib/mail/worker.server.ts";
 import { startSyncScheduler } from "../app/lib/sync/scheduler.server.ts";
 import { startRetentionScheduler } from "../app/lib/retention.server.ts";
+import { describeReseal, resealTotpSecrets } from "../app/lib/totp-reseal.server.ts";
 
 let env: Env;
 try {
@@ -28,6 +29,7 @@ if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && !dev) {
 async function serve(env: Env, options: { first: boolean }) {
   if (options.first && env.demo) console.warn("Demo mode: /dev/outbox shows every mail sent, including sign-in links; never use it for real users.");
   if (options.first && !env.SMTP_URL && !env.demo) console.warn("SMTP_URL is not set: mail is queued in the database and not delivered until SMTP_URL is set.");
+  if (options.first) await resealOldSecrets();
   const vite = dev ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } })) : undefined;
   const app = await createApp(env, { vite });
   const stops = options.first ? [startMailWorker(), startSyncScheduler(), startRetentionScheduler()] : [];
@@ -42,6 +44,17 @@ async function serve(env: Env, options: { first: boolean }) {
       server.close(() => process.exit(0));
       setTimeout(() => process.exit(0), 3000).unref();
     });
+  }
+}
+
+// Finishes the migration totp_secret_binding when the schema was deployed without this app's code (Prisma's own
+// CLI): cheap when nothing is tagged. A failure is only a warning; the next start or db:deploy tries again.
+async function resealOldSecrets() {
+  try {
+    const said = describeReseal(await resealTotpSecrets());
+    if (said) console.warn(said);
+  } catch (error) {
+    console.warn(`Old authenticator secrets could not be re-sealed now (${(error as Error).message.trim().split("\n").at(-1)}); the next start tries again.`);
   }
 }
 

@@ -94,7 +94,7 @@ export async function createUser(
   const orgId = opts.orgId ?? (await createOrg()).id;
   const secret = newTotpSecret();
   counter += 1;
-  const user = await db.user.create({
+  const created = await db.user.create({
     data: {
       orgId,
       email: opts.email === undefined ? `user${counter}@example.test` : opts.email,
@@ -102,10 +102,14 @@ export async function createUser(
       name: `User ${counter}`,
       role: opts.role ?? "member",
       passwordHash: opts.password === null ? null : await hashPassword(opts.password ?? PASSWORD),
-      totpSecret: opts.totp === false ? null : sealTotpSecret(secret),
       totpEnrolledAt: opts.totp === false ? null : new Date(),
     },
   });
+  // Sealed once the id is known: a secret is bound to its user (docs/decisions/018).
+  const user =
+    opts.totp === false
+      ? created
+      : await db.user.update({ where: { id: created.id }, data: { totpSecret: sealTotpSecret(secret, { kind: "user", userId: created.id }) } });
   return { user, secret };
 }
 

@@ -148,29 +148,32 @@ async function buildWorld(world: World): Promise<Real> {
   });
   const fabrikam = await db.integration.create({ data: { orgId: org.id, tenantId: FABRIKAM.id, displayName: "Fabrikam", status: "active" } });
   if (world.syncConnected) await db.organization.update({ where: { id: org.id }, data: { syncIntegrationId: contoso.id } });
-  const sealed = sealTotpSecret(newTotpSecret());
+  const secret = newTotpSecret();
+  // Each user's secret is sealed for that user, once the id is known (docs/decisions/018).
+  const enrolled = (user: User) => db.user.update({ where: { id: user.id }, data: { totpSecret: sealTotpSecret(secret, { kind: "user", userId: user.id }) } });
   const make = (name: string, role: string, opts: { synced?: (typeof IDENTITIES)[number]; password?: boolean } = {}) =>
-    db.user.create({
-      data: {
-        orgId: org.id,
-        name,
-        email: opts.synced ? opts.synced.email : `${name.toLowerCase()}@example.test`,
-        role,
-        passwordHash: opts.password === false ? null : passwordHash,
-        totpSecret: sealed,
-        totpEnrolledAt: new Date(),
-        ...(opts.synced
-          ? {
-              source: "synced",
-              entraTenantId: opts.synced.tenantId,
-              entraObjectId: opts.synced.objectId,
-              entraUpn: opts.synced.upn,
-              syncIntegrationId: contoso.id,
-              lastSyncedAt: new Date(),
-            }
-          : {}),
-      },
-    });
+    db.user
+      .create({
+        data: {
+          orgId: org.id,
+          name,
+          email: opts.synced ? opts.synced.email : `${name.toLowerCase()}@example.test`,
+          role,
+          passwordHash: opts.password === false ? null : passwordHash,
+          totpEnrolledAt: new Date(),
+          ...(opts.synced
+            ? {
+                source: "synced",
+                entraTenantId: opts.synced.tenantId,
+                entraObjectId: opts.synced.objectId,
+                entraUpn: opts.synced.upn,
+                syncIntegrationId: contoso.id,
+                lastSyncedAt: new Date(),
+              }
+            : {}),
+        },
+      })
+      .then(enrolled);
   // Sequential: the index of a user is part of a replayed path.
   const users: User[] = [];
   users.push(await make("Ada", "admin", { password: !world.adaLinked }));

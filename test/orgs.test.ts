@@ -188,7 +188,7 @@ describe("seedDemo", () => {
         expect(account.totp).toBe("not enrolled");
       } else {
         expect(user.totpEnrolledAt).toBeInstanceOf(Date);
-        const secret = openTotpSecret(user.totpSecret!);
+        const secret = openTotpSecret(user.totpSecret!, { kind: "user", userId: user.id });
         expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
         expect(account.totp).toEqual({ secret, uri: expect.stringContaining(`secret=${secret}`) });
       }

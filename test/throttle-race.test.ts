@@ -68,15 +68,16 @@ describe("13.9 throttle race", () => {
   it("13.9 office: 200 users signing in from one address, 30 of them after a typo, see no delay", async () => {
     const org = await createOrg("Office");
     const passwordHash = await hashPassword(PASSWORD);
-    const people = Array.from({ length: 200 }, (_, i) => ({ email: `office${i}@example.test`, secret: newTotpSecret() }));
+    const people = Array.from({ length: 200 }, (_, i) => ({ id: `office-${org.id}-${i}`, email: `office${i}@example.test`, secret: newTotpSecret() }));
     await db.user.createMany({
       data: people.map((p, i) => ({
+        id: p.id,
         orgId: org.id,
         email: p.email,
         name: `Person ${i}`,
         role: "member",
         passwordHash,
-        totpSecret: sealTotpSecret(p.secret),
+        totpSecret: sealTotpSecret(p.secret, { kind: "user", userId: p.id }),
         totpEnrolledAt: new Date(),
       })),
     });

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { safeRedirectPath, isCrossSiteRequest } from "~/lib/security.server.ts";
 import { parseEnv } from "~/lib/env.server.ts";
 import { parseIdentifier } from "~/lib/identifier.ts";
-import { decryptSecret, encryptSecret } from "~/lib/crypto.server.ts";
+import { decryptSecret, encryptSecret, SecretError } from "~/lib/crypto.server.ts";
 import { describeDevice } from "~/lib/device.ts";
 import { reusePreparedStatements } from "~/lib/db.server.ts";
 
@@ -80,17 +80,19 @@ describe("parseIdentifier", () => {
 describe("secrets at rest", () => {
   const key = "11".repeat(32);
   it("round-trips and uses a fresh IV each time", () => {
-    const a = encryptSecret("JBSWY3DPEHPK3PXP", key);
-    const b = encryptSecret("JBSWY3DPEHPK3PXP", key);
+    const a = encryptSecret("JBSWY3DPEHPK3PXP", "totp\nuser-1", key);
+    const b = encryptSecret("JBSWY3DPEHPK3PXP", "totp\nuser-1", key);
     expect(a).not.toBe(b);
-    expect(decryptSecret(a, key)).toBe("JBSWY3DPEHPK3PXP");
+    expect(a.startsWith("v2.")).toBe(true);
+    expect(decryptSecret(a, "totp\nuser-1", key)).toBe("JBSWY3DPEHPK3PXP");
   });
-  it("refuses a tampered ciphertext or the wrong key", () => {
-    const sealed = encryptSecret("JBSWY3DPEHPK3PXP", key);
+  it("refuses a tampered ciphertext, another context or the wrong key", () => {
+    const sealed = encryptSecret("JBSWY3DPEHPK3PXP", "totp\nuser-1", key);
     const parts = sealed.split(".");
     parts[3] = parts[3]!.slice(0, -2) + (parts[3]!.endsWith("AA") ? "BB" : "AA");
-    expect(() => decryptSecret(parts.join("."), key)).toThrow();
-    expect(() => decryptSecret(sealed, "22".repeat(32))).toThrow();
+    expect(() => decryptSecret(parts.join("."), "totp\nuser-1", key)).toThrow(SecretError);
+    expect(() => decryptSecret(sealed, "totp\nuser-2", key)).toThrow(SecretError);
+    expect(() => decryptSecret(sealed, "totp\nuser-1", "22".repeat(32))).toThrow(SecretError);
   });
 });
 

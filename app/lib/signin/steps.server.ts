@@ -79,7 +79,9 @@ export async function checkSecondFactor(user: User, code: string, address: strin
 
   const compact = code.replace(/\s/g, "");
   if (/^\d{6}$/.test(compact)) {
-    const step = await checkTotp(openTotpSecret(user.totpSecret), compact, user.totpLastStep);
+    // A secret that does not open for this user (copied from another row, altered) is a wrong code, logged.
+    const secret = openTotpSecret(user.totpSecret, { kind: "user", userId: user.id });
+    const step = secret === null ? null : await checkTotp(secret, compact, user.totpLastStep);
     // The conditional update makes a code single-use even when two requests race.
     if (step !== null) {
       const { count } = await db.user.updateMany({
