@@ -13,9 +13,10 @@ import { changeMethods } from "./signin/change.server.ts";
 import type { SignInMethod } from "./signin/methods.server.ts";
 import { accountKey, clearFailures } from "./throttle.server.ts";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./tokens.server.ts";
+import { LINK_MINUTES } from "./link-lifetimes.ts";
 
-export const INVITATION_DAYS = 7;
-const INVITATION_MINUTES = INVITATION_DAYS * 24 * 60;
+const INVITATION_MINUTES = LINK_MINUTES.invitation;
+export const INVITATION_DAYS = INVITATION_MINUTES / (24 * 60);
 const LIST_LIMIT = 200;
 
 export type InvitationStatus = "pending" | "accepted" | "expired" | "revoked";
