@@ -98,7 +98,11 @@ test("an admin revokes a link and the user is back on password", async ({ page, 
   await page.goto("/admin/users");
   const row = page.getByTestId(`user-${account.email}`);
   await expect(row).toContainText("Microsoft");
-  await row.getByRole("button", { name: /Revoke link/ }).click();
+  // Revoking asks first, on the user's page.
+  await row.getByRole("link", { name: /Revoke link/ }).click();
+  await page.getByTestId("revoke-confirm").getByRole("button", { name: "Revoke link" }).click();
   await expect(page.getByText(/was revoked and their Microsoft sessions ended/)).toBeVisible();
+  await expect(page.getByTestId("method")).toHaveText("Password + authenticator app");
+  await page.goto("/admin/users");
   await expect(page.getByTestId(`user-${account.email}`)).toContainText("Password + TOTP");
 });

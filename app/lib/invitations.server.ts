@@ -100,6 +100,12 @@ function orgUser(admin: Admin, userId: string) {
   return db.user.findFirst({ where: { id: userId, orgId: admin.user.orgId } });
 }
 
+/** Where a user of the admin's org stands with invitations, for their page: null when they have never been invited. */
+export async function invitationStatusOf(user: User): Promise<InvitationStatus | null> {
+  const latest = await latestInvitation(user.id);
+  return latest ? invitationStatus(latest, user) : null;
+}
+
 /** Sends again (new link, the old one stops working), or invites an existing user who has no password. Null: not in the admin's org. */
 export async function resendInvitation(admin: Admin, userId: string, address: string): Promise<Outcome | null> {
   const user = await orgUser(admin, userId);
