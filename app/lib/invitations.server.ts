@@ -1,6 +1,6 @@
 // Invitations (docs/decisions/007-invitations.md): an invited person is a User of the admin's org with no
 // password, plus a one-time "invitation" token. Which email they get, and what the link offers, is the strategy's call.
-import type { User } from "~/generated/prisma/client.ts";
+import { Prisma, type User } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { env } from "./env.server.ts";
 import { audit } from "./audit.server.ts";
@@ -8,7 +8,7 @@ import { createUser, InputError } from "./orgs.server.ts";
 import { hashPassword } from "./passwords.server.ts";
 import { queueEmail } from "./mail/outbox.server.ts";
 import { microsoftSignInFor } from "./signin/microsoft.server.ts";
-import { signInStrategyFor } from "./signin/methods.server.ts";
+import { orgMethods, signInStrategyFor, strategyUserSelect } from "./signin/methods.server.ts";
 import { changeMethods } from "./signin/change.server.ts";
 import type { SignInMethod } from "./signin/methods.server.ts";
 import { accountKey, clearFailures } from "./throttle.server.ts";
@@ -176,7 +176,7 @@ export type InvitationRow = {
   expiresAt: string;
 };
 
-/** The org's invitations (the latest per user, newest first), and its users without a password who were never invited. */
+/** The org's invitations (the latest per user, newest first). */
 export async function listInvitations(orgId: string) {
   // OneTimeToken has no relation to User (its target is any id), so join in SQL that SQLite and PostgreSQL both read.
   const ids = await db.$queryRaw<{ id: string }[]>`
@@ -204,15 +204,41 @@ export async function listInvitations(orgId: string) {
       expiresAt: token.expiresAt.toISOString(),
     });
   }
-  const others = await db.user.findMany({
-    where: { orgId, status: "active", email: { not: null }, passwordHash: null, id: { notIn: [...latest.keys()] } },
-    orderBy: [{ name: "asc" }, { id: "asc" }],
-    take: 100,
+  return { invitations };
+}
+
+export const NOT_INVITED_PAGE = 50;
+
+/** LIKE's own characters typed by the admin match themselves. */
+const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The org's active users with an email and no password who were never invited (e.g. synced users), by name;
+ * `q` searches name and email, `after` (a user id from the previous page) continues after that user. One page
+ * and the total, however many thousand there are.
+ */
+export async function listNotInvited(orgId: string, { q = "", after = null }: { q?: string; after?: string | null } = {}) {
+  const cursor = after ? await db.user.findFirst({ where: { id: after, orgId }, select: { id: true, name: true } }) : null;
+  const filter = Prisma.sql`u."orgId" = ${orgId} AND u."status" = 'active' AND u."email" IS NOT NULL AND u."passwordHash" IS NULL
+    AND NOT EXISTS (SELECT 1 FROM "OneTimeToken" t WHERE t."type" = 'invitation' AND t."target" = u."id")
+    ${q ? Prisma.sql`AND (LOWER(u."name") LIKE ${likePattern(q)} ESCAPE '\\' OR LOWER(u."email") LIKE ${likePattern(q)} ESCAPE '\\')` : Prisma.empty}`;
+  const [page, [{ total }]] = await Promise.all([
+    db.$queryRaw<{ id: string }[]>`SELECT u."id" FROM "User" u WHERE ${filter}
+      ${cursor ? Prisma.sql`AND (u."name" > ${cursor.name} OR (u."name" = ${cursor.name} AND u."id" > ${cursor.id}))` : Prisma.empty}
+      ORDER BY u."name" ASC, u."id" ASC LIMIT ${NOT_INVITED_PAGE + 1}`,
+    db.$queryRaw<[{ total: number | bigint }]>`SELECT COUNT(*) AS "total" FROM "User" u WHERE ${filter}`,
+  ]);
+  const ids = page.slice(0, NOT_INVITED_PAGE).map((r) => r.id);
+  const [users, { strategyOf }] = await Promise.all([
+    db.user.findMany({ where: { id: { in: ids } }, select: { ...strategyUserSelect, name: true, email: true } }),
+    orgMethods(orgId),
+  ]);
+  const byId = new Map(users.map((u) => [u.id, u]));
+  const rows = ids.flatMap((id) => {
+    const u = byId.get(id);
+    return u ? [{ userId: u.id, name: u.name, email: u.email, source: u.source, method: strategyOf(u).method }] : [];
   });
-  const notInvited = await Promise.all(
-    others.map(async (u) => ({ userId: u.id, name: u.name, email: u.email, source: u.source, method: (await signInStrategyFor(u)).method })),
-  );
-  return { invitations, notInvited };
+  return { rows, total: Number(total), next: page.length > NOT_INVITED_PAGE ? ids.at(-1)! : null };
 }
 
 /** What an invitation link opens: null when it is unknown, used, revoked or expired, or its account is not active. */
