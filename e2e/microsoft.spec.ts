@@ -66,7 +66,9 @@ test("link after password + TOTP (the password goes), sign in with Microsoft, un
 
   // Linking replaced the password; unlinking ends the Microsoft session and mails a link to set a new one.
   await page.goto("/settings/microsoft");
-  await page.getByRole("button", { name: "Unlink" }).click();
+  // Unlinking asks first.
+  await page.getByRole("link", { name: "Unlink Microsoft account…" }).click();
+  await page.getByTestId("unlink-confirm").getByRole("button", { name: "Unlink" }).click();
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByText(/Your Microsoft account is unlinked\. You have no password yet: we've emailed a link to set one/)).toBeVisible();
   expect((await db.user.findUniqueOrThrow({ where: { id: account.userId } })).passwordHash).toBeNull();
