@@ -1,7 +1,8 @@
 // Issue 15, wording: counts and durations through one helper (app/lib/wording.ts), link lifetimes from one
 // table (app/lib/link-lifetimes.ts) in the emails and on the dead-link page, and the TOTP key in groups that
 // never break.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
@@ -61,7 +62,30 @@ describe("duration", () => {
   });
 });
 
+// Pages that other parts of issue 15 rework (the sync page's history, the SSO previews); their counts move to
+// count() there. Everything else already says "1 user" / "2 users".
+const REWORKED_ELSEWHERE = ["app/routes/admin.sync.tsx", "app/routes/admin.sso.tsx", "app/lib/sso.server.ts"];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? (e.name === "generated" ? [] : sources(path.join(dir, e.name))) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : [],
+  );
+}
+
 describe("sentences that count", () => {
+  it("no page, mail or message writes a plural as '(s)'", () => {
+    const offenders = [...sources("app"), ...sources("emails")]
+      .filter((file) => !REWORKED_ELSEWHERE.includes(file))
+      .flatMap((file) =>
+        readFileSync(file, "utf8")
+          .split("\n")
+          .map((line, i) => [file, i + 1, line] as const)
+          .filter(([, , line]) => /[\s{]\w+\(s\)/.test(line) && !/^\s*(\/\/|\/?\*)/.test(line)),
+      )
+      .map(([file, n, line]) => `${file}:${n}: ${line.trim()}`);
+    expect(offenders).toEqual([]);
+  });
+
   it("a throttled sign-in says 'in 1 second', not 'in 1 seconds'", () => {
     const text = describeFailure({ kind: "blocked", until: new Date(Date.now() + 1000) } as Parameters<typeof describeFailure>[0], "password");
     expect(text).toMatch(/\(in 1 second\)\.$/);
