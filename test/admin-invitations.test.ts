@@ -76,6 +76,9 @@ describe("the never-invited list at scale", () => {
     expect(byName.next).not.toBeNull();
 
     const html = (await render(b, "/admin/invitations?q=TAILSPIN")).html;
+    expect(textOf(html)).toContain(`${NOT_INVITED_PAGE + 5} users match “TAILSPIN”; this page shows ${NOT_INVITED_PAGE}, by name.`);
+    expect(textOf((await render(b, "/admin/invitations")).html)).toContain(`${NOT_INVITED_PAGE + 8} users never invited; this page shows ${NOT_INVITED_PAGE}`);
+    expect(textOf((await render(b, "/admin/invitations?q=fabrikam1%40")).html)).toContain("1 user matches “fabrikam1@”.");
     expect(html).toContain(`href="/admin/invitations?q=TAILSPIN&amp;after=${byName.next}#not-invited"`);
     // The search is a plain GET form: it works without JavaScript.
     expect(html).toMatch(/<form method="get" action="\/admin\/invitations#not-invited"[^>]*role="search"/);

@@ -186,7 +186,11 @@ export async function listInvitations(orgId: string) {
   const latest = new Map<string, TokenRow>();
   for (const token of tokens) if (!latest.has(token.target)) latest.set(token.target, token);
   const invited = [...latest.keys()].slice(0, LIST_LIMIT);
-  const users = new Map((await db.user.findMany({ where: { orgId, id: { in: invited } } })).map((u) => [u.id, u]));
+  const [rows, { strategyOf }] = await Promise.all([
+    db.user.findMany({ where: { orgId, id: { in: invited } }, include: { microsoftLink: { select: { integrationId: true } } } }),
+    orgMethods(orgId),
+  ]);
+  const users = new Map(rows.map((u) => [u.id, u]));
   const now = new Date();
   const invitations: InvitationRow[] = [];
   for (const userId of invited) {
@@ -198,7 +202,7 @@ export async function listInvitations(orgId: string) {
       name: user.name,
       email: user.email,
       role: user.role,
-      method: (await signInStrategyFor(user)).method,
+      method: strategyOf(user).method,
       status: invitationStatus(token, user, now),
       sentAt: token.createdAt.toISOString(),
       expiresAt: token.expiresAt.toISOString(),

@@ -9,7 +9,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
 import { inviteNewUser, listInvitations, listNotInvited, resendInvitation, revokeInvitation, type InvitationStatus } from "~/lib/invitations.server.ts";
 import { linkLifetime } from "~/lib/link-lifetimes.ts";
-import { count } from "~/lib/wording.ts";
+import { count, plural } from "~/lib/wording.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
 
@@ -224,7 +224,9 @@ export default function Invitations() {
               ? q
                 ? `Nobody matches “${q}”.`
                 : "Nobody left to invite."
-              : `${count(notInvitedTotal, "user")}${q ? ` match “${q}”` : ""}${notInvitedTotal > notInvited.length || paged ? `; showing ${count(notInvited.length, "user")} from ${paged ? "here on" : "the start"}, by name` : ""}.`}
+              : `${count(notInvitedTotal, "user")} ${q ? `${plural(notInvitedTotal, "matches", "match")} “${q}”` : "never invited"}${
+                  notInvitedTotal > notInvited.length || paged ? `; this page shows ${notInvited.length}, by name` : ""
+                }.`}
           </p>
           {notInvited.length ? (
             <DataTable columns={["Person", "Signs in with", "Actions"]}>
