@@ -43,7 +43,11 @@ export const occurrences = (html: string, needle: string | RegExp) => html.split
 
 /** The page's visible text, roughly: tags dropped, entities of the common characters decoded, spaces collapsed. */
 export function textOf(html: string) {
-  const body = html.replace(/<script[\s\S]*?<\/script>/g, "").replace(/<style[\s\S]*?<\/style>/g, "");
+  // React separates adjacent text with empty comments: they are not spaces.
+  const body = html
+    .replace(/<script[\s\S]*?<\/script>/g, "")
+    .replace(/<style[\s\S]*?<\/style>/g, "")
+    .replace(/<!--[\s\S]*?-->/g, "");
   return body
     .replace(/<[^>]+>/g, " ")
     .replace(/&#x27;|&#39;/g, "'")

@@ -14,6 +14,7 @@ import { requestPasswordReset } from "~/lib/password-reset.server.ts";
 import { describeFailure } from "~/lib/signin/steps.server.ts";
 import { consumeToken, issueToken } from "~/lib/tokens.server.ts";
 import { LINK_MINUTES } from "~/lib/link-lifetimes.ts";
+import { PENDING_MINUTES } from "~/lib/session.server.ts";
 import { count, duration, minutes } from "~/lib/wording.ts";
 import { Browser, createOrg, createUser } from "./helpers.ts";
 import { textOf, usePages } from "./admin-render.ts";
@@ -178,6 +179,13 @@ describe("the dead-link page names the lifetime of the link that was opened", ()
     const text = textOf((await render(new Browser(), `/reset-password?token=${encodeURIComponent(token)}`)).html);
     expect(text).toContain("This link isn't valid");
     expect(text).not.toMatch(/30 minutes|24 hours|7 days/);
+  });
+});
+
+describe("other lifetimes on pages", () => {
+  it("an expired enrolment says how long unfinished sign-ins last, from the session's own setting", async () => {
+    expect(textOf((await render(new Browser(), "/login/enrol")).html)).toContain(`unfinished sign-ins end after ${minutes(PENDING_MINUTES)}.`);
+    expect(minutes(PENDING_MINUTES)).toBe("10 minutes");
   });
 });
 
