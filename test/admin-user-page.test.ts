@@ -1,7 +1,7 @@
 // Issue 15, the admin's page for one user: drawn once inside the admin layout, the styled 404 for members on
 // every admin route, revoking a Microsoft link there, and a confirmation (a page, then a second POST with
 // confirmed=yes, so it works without JavaScript) before revoking and before a user's own unlink.
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import * as userPage from "~/routes/admin.users_.$id.tsx";
@@ -47,6 +47,12 @@ describe("the user's page is drawn once", () => {
   });
 });
 
+/**
+ * Admin routes without a page component (downloads): Remix hands their thrown 404 over as it is, plain text.
+ * None yet; each one listed here says why that is acceptable for it.
+ */
+const RESOURCE_ROUTES: Record<string, string> = {};
+
 /** Every admin route file, as a URL a member could type (parameters filled with a made-up id). */
 function adminUrls() {
   return readdirSync("app/routes")
@@ -67,10 +73,13 @@ describe("admin routes for a member answer the portal's styled 404", () => {
     expect(urls.map(([, url]) => url)).toEqual(expect.arrayContaining(["/admin", "/admin/users", "/admin/users/c0ffee00000000000000000000"]));
   });
 
-  it.each(urls)("%s (%s)", async (_file, url) => {
+  it.each(urls)("%s (%s)", async (file, url) => {
     const { user } = await createUser();
     const page = await render(await signedInAs(user), url);
     expect(page.status).toBe(404);
+    const resource = !/export default/.test(readFileSync(`app/routes/${file}`, "utf8"));
+    if (resource && file in RESOURCE_ROUTES) return;
+    expect(resource, `${file} has no page component, so a member's 404 is bare text: give it one, or list it in RESOURCE_ROUTES with why`).toBe(false);
     expect(page.type).toMatch(/^text\/html/);
     expect(textOf(page.html)).toContain("Page not found");
     expect(page.html).toContain("styles");
