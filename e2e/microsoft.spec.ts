@@ -66,7 +66,9 @@ test("link after password + TOTP (the password goes), sign in with Microsoft, un
 
   // Linking replaced the password; unlinking ends the Microsoft session and mails a link to set a new one.
   await page.goto("/settings/microsoft");
-  await page.getByRole("button", { name: "Unlink" }).click();
+  // Unlinking asks first.
+  await page.getByRole("link", { name: "Unlink Microsoft account…" }).click();
+  await page.getByTestId("unlink-confirm").getByRole("button", { name: "Unlink" }).click();
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByText(/Your Microsoft account is unlinked\. You have no password yet: we've emailed a link to set one/)).toBeVisible();
   expect((await db.user.findUniqueOrThrow({ where: { id: account.userId } })).passwordHash).toBeNull();
@@ -98,7 +100,11 @@ test("an admin revokes a link and the user is back on password", async ({ page, 
   await page.goto("/admin/users");
   const row = page.getByTestId(`user-${account.email}`);
   await expect(row).toContainText("Microsoft");
-  await row.getByRole("button", { name: /Revoke link/ }).click();
+  // Revoking asks first, on the user's page.
+  await row.getByRole("link", { name: /Revoke link/ }).click();
+  await page.getByTestId("revoke-confirm").getByRole("button", { name: "Revoke link" }).click();
   await expect(page.getByText(/was revoked and their Microsoft sessions ended/)).toBeVisible();
+  await expect(page.getByTestId("method")).toHaveText("Password + authenticator app");
+  await page.goto("/admin/users");
   await expect(page.getByTestId(`user-${account.email}`)).toContainText("Password + TOTP");
 });

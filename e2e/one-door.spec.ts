@@ -251,7 +251,9 @@ test("linking needs a recent sign-in: a Microsoft session from hours ago signs i
 
     await expect(page).toHaveURL(/\/settings\/microsoft$/);
     await expect(page.getByRole("status")).toHaveText("Thanks, that's confirmed.");
-    await page.getByRole("button", { name: "Unlink Microsoft account" }).click();
+    // Unlinking asks first.
+    await page.getByRole("link", { name: "Unlink Microsoft account…" }).click();
+    await page.getByTestId("unlink-confirm").getByRole("button", { name: "Unlink Microsoft account" }).click();
     await expect(page).toHaveURL(/\/login/);
     await expect(page.getByRole("status")).toContainText(
       `Your Microsoft account is unlinked. You have no password yet: we've emailed a link to set one to ${account.email}.`,

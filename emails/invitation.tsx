@@ -1,3 +1,4 @@
+import { minutes } from "../app/lib/wording.ts";
 import { Action, Layout, Note, Paragraph } from "./layout.tsx";
 
 export type InvitationProps = { name: string; orgName: string; inviterName: string; acceptUrl: string; expiresDays: number };
@@ -13,10 +14,7 @@ export function InvitationEmail({ name, orgName, inviterName, acceptUrl, expires
         gives you a six-digit code at each sign-in.
       </Paragraph>
       <Action href={acceptUrl} label="Accept the invitation" />
-      <Note>
-        The link works once and expires in {expiresDays} {expiresDays === 1 ? "day" : "days"}. If you were not expecting this invitation, you can ignore this
-        email.
-      </Note>
+      <Note>The link works once and expires in {minutes(expiresDays * 24 * 60)}. If you were not expecting this invitation, you can ignore this email.</Note>
     </Layout>
   );
 }

@@ -1,3 +1,4 @@
+import { minutes } from "../app/lib/wording.ts";
 import { Action, Layout, Note, Paragraph } from "./layout.tsx";
 
 export type SsoInvitationProps = { name: string; orgName: string; inviterName: string; signInUrl: string; expiresDays?: number };
@@ -13,9 +14,7 @@ export function SsoInvitationEmail({ name, orgName, inviterName, signInUrl, expi
       </Paragraph>
       <Action href={signInUrl} label="Sign in with Microsoft" />
       <Note>
-        {expiresDays
-          ? `The link works for ${expiresDays} ${expiresDays === 1 ? "day" : "days"}; after that, sign in at the portal with your Microsoft account. `
-          : ""}
+        {expiresDays ? `The link works for ${minutes(expiresDays * 24 * 60)}; after that, sign in at the portal with your Microsoft account. ` : ""}
         If you were not expecting this invitation, you can ignore this email.
       </Note>
     </Layout>

@@ -4,10 +4,12 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { env as loadEnv } from "../app/lib/env.server.ts";
+import { LINK_MINUTES, linkLifetime } from "../app/lib/link-lifetimes.ts";
+import { count } from "../app/lib/wording.ts";
 import { isDatabaseUnavailable } from "../app/lib/db-errors.server.ts";
 import { databaseErrorSentence, migrationStatus, type MigrationStatus } from "../app/lib/migrate.server.ts";
 
-const SET_PASSWORD_MINUTES = 60 * 24;
+const SET_PASSWORD_MINUTES = LINK_MINUTES.set_password;
 
 const HELP = `Usage: npm run portal -- <command> [options]
 
@@ -168,7 +170,7 @@ const commands: Record<string, Command> = {
       if (password === undefined) {
         const { issueToken } = await import("../app/lib/tokens.server.ts");
         const token = await issueToken("set_password", user.id, SET_PASSWORD_MINUTES);
-        console.log(`No password was given. Send the user this one-time link to set one (valid 24 hours):`);
+        console.log(`No password was given. Send the user this one-time link to set one (valid ${linkLifetime("set_password")}):`);
         console.log(`${loadEnv().APP_ORIGIN}/reset-password?token=${token}`);
       }
     },
@@ -192,13 +194,11 @@ const commands: Record<string, Command> = {
   help: { options: {}, run: async () => console.log(HELP) },
 };
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-
 // Commands only read the migration history: applying migrations is db:deploy's job, run on purpose.
 function migrationProblem(status: MigrationStatus): string | null {
-  if (status.pending.length) return `The database needs \`npm run db:deploy\` (${plural(status.pending.length, "migration")} pending).`;
+  if (status.pending.length) return `The database needs \`npm run db:deploy\` (${count(status.pending.length, "migration")} pending).`;
   if (status.unknown.length)
-    return `The database has ${plural(status.unknown.length, "migration")} that this version of the portal does not know (${status.unknown.join(", ").slice(0, 200)}): use the version that migrated it.`;
+    return `The database has ${count(status.unknown.length, "migration")} that this version of the portal does not know (${status.unknown.join(", ").slice(0, 200)}): use the version that migrated it.`;
   return null;
 }
 

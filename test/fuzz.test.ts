@@ -14,7 +14,6 @@ import * as sessions from "~/routes/settings.sessions.tsx";
 import * as microsoft from "~/routes/settings.microsoft.tsx";
 import * as linkPrompt from "~/routes/link-microsoft.tsx";
 import * as integrations from "~/routes/admin.integrations._index.tsx";
-import * as users from "~/routes/admin.users.tsx";
 import * as sso from "~/routes/admin.sso.tsx";
 import * as userPage from "~/routes/admin.users_.$id.tsx";
 import * as invitations from "~/routes/admin.invitations.tsx";
@@ -188,7 +187,6 @@ describe("hostile input", () => {
       ["settings/microsoft", microsoft.action, 15],
       ["link-microsoft", linkPrompt.action, 16],
       ["admin/integrations", integrations.action, 17],
-      ["admin/users", users.action, 18],
       ["admin/sso", sso.action, 19],
       [`admin/users/${user.id}`, userPage.action, 20],
       ["admin/invitations", invitations.action, 21],

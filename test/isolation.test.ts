@@ -88,7 +88,13 @@ const visits: Visit[] = [
   { name: "admin home", fn: adminIndex.loader as Fn, path: () => "/admin" },
   { name: "users list", fn: users.loader as Fn, path: () => "/admin/users?show=all" },
   { name: "users list, synced", fn: users.loader as Fn, path: () => "/admin/users?show=synced" },
-  { name: "revoke a link", fn: users.action as Fn, path: () => "/admin/users", form: (v) => ({ intent: "revoke", userId: v.memberId, sendLink: "yes" }) },
+  {
+    name: "revoke a link",
+    fn: userPage.action as Fn,
+    path: (v) => `/admin/users/${v.memberId}`,
+    params: (v) => ({ id: v.memberId }),
+    form: () => ({ intent: "revoke", confirmed: "yes", sendLink: "yes" }),
+  },
   { name: "a user's page", fn: userPage.loader as Fn, path: (v) => `/admin/users/${v.memberId}`, params: (v) => ({ id: v.memberId }) },
   {
     name: "a user's SSO switch",

@@ -12,6 +12,7 @@ import * as microsoftButton from "~/routes/auth.microsoft.tsx";
 import * as settings from "~/routes/settings.microsoft.tsx";
 import * as confirm from "~/routes/settings.confirm.tsx";
 import * as users from "~/routes/admin.users.tsx";
+import * as userPage from "~/routes/admin.users_.$id.tsx";
 import { CONTOSO, FABRIKAM, NORTHWIND } from "./entra/fixture.ts";
 import { Browser, createOrg, createUser, PASSWORD, signedInAs, totpCode } from "./helpers.ts";
 import { appPath, cancelAtMicrosoft, signInAtMicrosoft, useStandin } from "./microsoft.ts";
@@ -365,7 +366,7 @@ describe("unlinking in My Profile", () => {
     const { user, secret } = await linkedUser();
     const b = await signedInAs(user, "microsoft", CONTOSO.id);
     await db.session.updateMany({ where: { userId: user.id }, data: { authenticatedAt: new Date(Date.now() - 20 * 60_000) } });
-    const refused = await b.post(settings.action, "/settings/microsoft", { intent: "unlink" });
+    const refused = await b.post(settings.action, "/settings/microsoft", { intent: "unlink", confirmed: "yes" });
     expect(refused.location).toBe("/settings/confirm?redirectTo=%2Fsettings%2Fmicrosoft");
     expect(await db.microsoftLink.count()).toBe(1);
 
@@ -378,7 +379,7 @@ describe("unlinking in My Profile", () => {
     const confirmed = await b.get(callback.loader, appPath(await signInAtMicrosoft(reauth.location!, ALEX.userPrincipalName)));
     expect(confirmed.location).toBe("/settings/microsoft");
     // The Microsoft session ends with the method it used: the user signs in with password + TOTP again.
-    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink" })).location).toBe("/login");
+    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink", confirmed: "yes" })).location).toBe("/login");
     expect(await db.microsoftLink.count()).toBe(0);
     expect(await db.session.count({ where: { userId: user.id } })).toBe(0);
     expect(await db.auditEvent.count({ where: { action: "link.removed", actorId: user.id } })).toBe(1);
@@ -405,7 +406,7 @@ describe("unlinking in My Profile", () => {
     expect(r.data.problem.title).toBe("Microsoft did not confirm a fresh sign-in");
     expect(await db.auditEvent.count({ where: { action: "reauth.microsoft", result: "failure" } })).toBe(1);
     // Still not fresh: unlinking still asks to confirm.
-    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink" })).location).toMatch(/^\/settings\/confirm/);
+    expect((await b.post(settings.action, "/settings/microsoft", { intent: "unlink", confirmed: "yes" })).location).toMatch(/^\/settings\/confirm/);
     expect(await db.microsoftLink.count()).toBe(1);
   });
 
@@ -425,7 +426,7 @@ describe("unlinking in My Profile", () => {
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
     await db.microsoftLink.create({ data: { userId: user.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: ALEX.oid } });
     const b = await signedInAs(user, "microsoft", CONTOSO.id);
-    const r = await b.post(settings.action, "/settings/microsoft", { intent: "unlink" });
+    const r = await b.post(settings.action, "/settings/microsoft", { intent: "unlink", confirmed: "yes" });
     expect(r.location).toBe("/login");
     expect(await db.microsoftLink.count()).toBe(0);
     expect(await db.session.count({ where: { userId: user.id } })).toBe(0);
@@ -445,6 +446,11 @@ describe("unlinking in My Profile", () => {
   });
 });
 
+/** The confirmed revoke on the user's page (the confirmation itself is tested in test/admin-user-page.test.ts). */
+async function revoke(admin: { id: string }, userId: string, form: Record<string, string> = {}) {
+  return (await signedInAs(admin)).post(userPage.action, `/admin/users/${userId}`, { intent: "revoke", confirmed: "yes", ...form }, { id: userId });
+}
+
 describe("admin revoke", () => {
   it("revokes the link, ends the user's Microsoft sessions, and the user is back on password", async () => {
     const { org, user, secret } = await linkedUser();
@@ -453,8 +459,8 @@ describe("admin revoke", () => {
     const list = (await (await signedInAs(admin)).get(users.loader, "/admin/users")).data.users;
     expect(list.find((u: { id: string }) => u.id === user.id)).toMatchObject({ method: "microsoft", link: { upn: "alex@contoso.com" } });
 
-    const r = await (await signedInAs(admin)).post(users.action, "/admin/users", { intent: "revoke", userId: user.id });
-    expect(r.location).toBe("/admin/users");
+    const r = await revoke(admin, user.id);
+    expect(r.location).toBe(`/admin/users/${user.id}`);
     expect(await db.microsoftLink.count()).toBe(0);
     expect(await db.session.count({ where: { userId: user.id } })).toBe(0);
     expect(await db.auditEvent.count({ where: { action: "link.revoked", actorId: admin.id, targetId: user.id } })).toBe(1);
@@ -467,7 +473,7 @@ describe("admin revoke", () => {
     const { user: admin } = await createUser({ orgId: org.id, role: "admin" });
     const integration = await db.integration.findFirstOrThrow({ where: { orgId: org.id } });
     await db.microsoftLink.create({ data: { userId: user.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: ALEX.oid } });
-    await (await signedInAs(admin)).post(users.action, "/admin/users", { intent: "revoke", userId: user.id, sendLink: "yes" });
+    await revoke(admin, user.id, { sendLink: "yes" });
     expect((await db.outgoingMail.findMany()).map((m) => m.to)).toEqual([user.email]);
   });
 
@@ -475,22 +481,19 @@ describe("admin revoke", () => {
     const { user } = await linkedUser();
     const other = await createOrg();
     const { user: stranger } = await createUser({ orgId: other.id, role: "admin" });
-    const r = await (await signedInAs(stranger)).post(users.action, "/admin/users", { intent: "revoke", userId: user.id });
+    const r = await revoke(stranger, user.id);
     expect(r.status).toBe(404);
     const list = (await (await signedInAs(stranger)).get(users.loader, "/admin/users")).data.users;
     expect(list.map((u: { id: string }) => u.id)).not.toContain(user.id);
     expect(await db.microsoftLink.count()).toBe(1);
   });
 
-  it.each([
-    ["a missing user", { intent: "revoke" }],
-    ["an oversized user ID", { intent: "revoke", userId: "x".repeat(100) }],
-    ["an unknown intent", { intent: "delete", userId: "abc" }],
-  ])("refuses %s", async (_name, form) => {
-    const { org } = await linkedUser();
+  it("refuses an oversized user ID with the 404 and an unknown intent with a sentence", async () => {
+    const { org, user } = await linkedUser();
     const { user: admin } = await createUser({ orgId: org.id, role: "admin" });
-    const r = await (await signedInAs(admin)).post(users.action, "/admin/users", form as Record<string, string>);
-    expect(r.status).toBe(400);
+    expect((await revoke(admin, "x".repeat(100))).status).toBe(404);
+    const b = await signedInAs(admin);
+    expect((await b.post(userPage.action, `/admin/users/${user.id}`, { intent: "delete", confirmed: "yes" }, { id: user.id })).status).toBe(400);
     expect(await db.microsoftLink.count()).toBe(1);
   });
 });

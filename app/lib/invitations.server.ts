@@ -1,6 +1,6 @@
 // Invitations (docs/decisions/007-invitations.md): an invited person is a User of the admin's org with no
 // password, plus a one-time "invitation" token. Which email they get, and what the link offers, is the strategy's call.
-import type { User } from "~/generated/prisma/client.ts";
+import { Prisma, type User } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { env } from "./env.server.ts";
 import { audit } from "./audit.server.ts";
@@ -8,14 +8,15 @@ import { createUser, InputError } from "./orgs.server.ts";
 import { hashPassword } from "./passwords.server.ts";
 import { queueEmail } from "./mail/outbox.server.ts";
 import { microsoftSignInFor } from "./signin/microsoft.server.ts";
-import { signInStrategyFor } from "./signin/methods.server.ts";
+import { orgMethods, signInStrategyFor, strategyUserSelect } from "./signin/methods.server.ts";
 import { changeMethods } from "./signin/change.server.ts";
 import type { SignInMethod } from "./signin/methods.server.ts";
 import { forgetAccount } from "./throttle.server.ts";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./tokens.server.ts";
+import { LINK_MINUTES } from "./link-lifetimes.ts";
 
-export const INVITATION_DAYS = 7;
-const INVITATION_MINUTES = INVITATION_DAYS * 24 * 60;
+const INVITATION_MINUTES = LINK_MINUTES.invitation;
+export const INVITATION_DAYS = INVITATION_MINUTES / (24 * 60);
 const LIST_LIMIT = 200;
 
 export type InvitationStatus = "pending" | "accepted" | "expired" | "revoked";
@@ -99,6 +100,12 @@ function orgUser(admin: Admin, userId: string) {
   return db.user.findFirst({ where: { id: userId, orgId: admin.user.orgId } });
 }
 
+/** Where a user of the admin's org stands with invitations, for their page: null when they have never been invited. */
+export async function invitationStatusOf(user: User): Promise<InvitationStatus | null> {
+  const latest = await latestInvitation(user.id);
+  return latest ? invitationStatus(latest, user) : null;
+}
+
 /** Sends again (new link, the old one stops working), or invites an existing user who has no password. Null: not in the admin's org. */
 export async function resendInvitation(admin: Admin, userId: string, address: string): Promise<Outcome | null> {
   const user = await orgUser(admin, userId);
@@ -169,7 +176,7 @@ export type InvitationRow = {
   expiresAt: string;
 };
 
-/** The org's invitations (the latest per user, newest first), and its users without a password who were never invited. */
+/** The org's invitations (the latest per user, newest first). */
 export async function listInvitations(orgId: string) {
   // OneTimeToken has no relation to User (its target is any id), so join in SQL that SQLite and PostgreSQL both read.
   const ids = await db.$queryRaw<{ id: string }[]>`
@@ -179,7 +186,11 @@ export async function listInvitations(orgId: string) {
   const latest = new Map<string, TokenRow>();
   for (const token of tokens) if (!latest.has(token.target)) latest.set(token.target, token);
   const invited = [...latest.keys()].slice(0, LIST_LIMIT);
-  const users = new Map((await db.user.findMany({ where: { orgId, id: { in: invited } } })).map((u) => [u.id, u]));
+  const [rows, { strategyOf }] = await Promise.all([
+    db.user.findMany({ where: { orgId, id: { in: invited } }, include: { microsoftLink: { select: { integrationId: true } } } }),
+    orgMethods(orgId),
+  ]);
+  const users = new Map(rows.map((u) => [u.id, u]));
   const now = new Date();
   const invitations: InvitationRow[] = [];
   for (const userId of invited) {
@@ -191,21 +202,47 @@ export async function listInvitations(orgId: string) {
       name: user.name,
       email: user.email,
       role: user.role,
-      method: (await signInStrategyFor(user)).method,
+      method: strategyOf(user).method,
       status: invitationStatus(token, user, now),
       sentAt: token.createdAt.toISOString(),
       expiresAt: token.expiresAt.toISOString(),
     });
   }
-  const others = await db.user.findMany({
-    where: { orgId, status: "active", email: { not: null }, passwordHash: null, id: { notIn: [...latest.keys()] } },
-    orderBy: [{ name: "asc" }, { id: "asc" }],
-    take: 100,
+  return { invitations };
+}
+
+export const NOT_INVITED_PAGE = 50;
+
+/** LIKE's own characters typed by the admin match themselves. */
+const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The org's active users with an email and no password who were never invited (e.g. synced users), by name;
+ * `q` searches name and email, `after` (a user id from the previous page) continues after that user. One page
+ * and the total, however many thousand there are.
+ */
+export async function listNotInvited(orgId: string, { q = "", after = null }: { q?: string; after?: string | null } = {}) {
+  const cursor = after ? await db.user.findFirst({ where: { id: after, orgId }, select: { id: true, name: true } }) : null;
+  const filter = Prisma.sql`u."orgId" = ${orgId} AND u."status" = 'active' AND u."email" IS NOT NULL AND u."passwordHash" IS NULL
+    AND NOT EXISTS (SELECT 1 FROM "OneTimeToken" t WHERE t."type" = 'invitation' AND t."target" = u."id")
+    ${q ? Prisma.sql`AND (LOWER(u."name") LIKE ${likePattern(q)} ESCAPE '\\' OR LOWER(u."email") LIKE ${likePattern(q)} ESCAPE '\\')` : Prisma.empty}`;
+  const [page, [{ total }]] = await Promise.all([
+    db.$queryRaw<{ id: string }[]>`SELECT u."id" FROM "User" u WHERE ${filter}
+      ${cursor ? Prisma.sql`AND (u."name" > ${cursor.name} OR (u."name" = ${cursor.name} AND u."id" > ${cursor.id}))` : Prisma.empty}
+      ORDER BY u."name" ASC, u."id" ASC LIMIT ${NOT_INVITED_PAGE + 1}`,
+    db.$queryRaw<[{ total: number | bigint }]>`SELECT COUNT(*) AS "total" FROM "User" u WHERE ${filter}`,
+  ]);
+  const ids = page.slice(0, NOT_INVITED_PAGE).map((r) => r.id);
+  const [users, { strategyOf }] = await Promise.all([
+    db.user.findMany({ where: { id: { in: ids } }, select: { ...strategyUserSelect, name: true, email: true } }),
+    orgMethods(orgId),
+  ]);
+  const byId = new Map(users.map((u) => [u.id, u]));
+  const rows = ids.flatMap((id) => {
+    const u = byId.get(id);
+    return u ? [{ userId: u.id, name: u.name, email: u.email, source: u.source, method: strategyOf(u).method }] : [];
   });
-  const notInvited = await Promise.all(
-    others.map(async (u) => ({ userId: u.id, name: u.name, email: u.email, source: u.source, method: (await signInStrategyFor(u)).method })),
-  );
-  return { invitations, notInvited };
+  return { rows, total: Number(total), next: page.length > NOT_INVITED_PAGE ? ids.at(-1)! : null };
 }
 
 /** What an invitation link opens: null when it is unknown, used, revoked or expired, or its account is not active. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LINK_MINUTES } from "./link-lifetimes.ts";
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
@@ -14,4 +15,4 @@ export function passwordsMatch<T extends { newPassword: string; confirmPassword:
 }
 
 /** How long a "reset your password" link works. */
-export const RESET_MINUTES = 30;
+export const RESET_MINUTES = LINK_MINUTES.password_reset;

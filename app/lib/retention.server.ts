@@ -10,6 +10,7 @@ import { isPostgresUrl } from "./db-postgres.server.ts";
 import { env } from "./env.server.ts";
 import { startRepeating } from "./schedule.server.ts";
 import { ADDRESS_WINDOW_MS } from "./throttle.server.ts";
+import { count } from "./wording.ts";
 
 export type RetentionPolicy = {
   /** Used or expired one-time tokens (not flow states) stay this many days after use or expiry. */
@@ -150,15 +151,13 @@ export async function runRetention(options: { now?: Date; batchSize?: number; po
   return result;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
 /** What a run deleted, in one sentence. */
 export function describeRetention(r: RetentionResult, policy: Pick<RetentionPolicy, "auditDays"> = policyFromEnv()): string {
   return (
-    `Deleted ${plural(r.sessions, "expired session")}, ${plural(r.flowStates, "Microsoft flow state")}, ` +
-    `${plural(r.tokens, "used or expired token")}, ${plural(r.mail, "delivered mail")}, ${plural(r.attemptCounters, "sign-in attempt counter")} ` +
-    `and ${plural(r.auditEvents, "audit event")}` +
-    `${policy.auditDays === undefined ? " (audit events are kept)" : ` (older than ${policy.auditDays} days)`}.`
+    `Deleted ${count(r.sessions, "expired session")}, ${count(r.flowStates, "Microsoft flow state")}, ` +
+    `${count(r.tokens, "used or expired token")}, ${count(r.mail, "delivered mail")}, ${count(r.attemptCounters, "sign-in attempt counter")} ` +
+    `and ${count(r.auditEvents, "audit event")}` +
+    `${policy.auditDays === undefined ? " (audit events are kept)" : ` (older than ${count(policy.auditDays, "day")})`}.`
   );
 }
 

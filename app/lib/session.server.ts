@@ -10,7 +10,8 @@ import { safeRedirectPath } from "./security.server.ts";
 export type SessionStage = "pending_totp" | "pending_enrolment" | "active";
 export type AuthMethod = "password_totp" | "password_recovery_code" | "microsoft";
 
-const PENDING_MINUTES = 10;
+/** How long a sign-in that is half done (waiting for the code or the enrolment) lasts. */
+export const PENDING_MINUTES = 10;
 const TOUCH_EVERY_MS = 60_000;
 
 let cookie: ReturnType<typeof createCookie> | undefined;

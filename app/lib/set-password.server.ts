@@ -3,9 +3,11 @@ import { db } from "./db.server.ts";
 import { env } from "./env.server.ts";
 import { audit } from "./audit.server.ts";
 import { issueToken } from "./tokens.server.ts";
+import { LINK_MINUTES } from "./link-lifetimes.ts";
+import { count as countOf, plural } from "./wording.ts";
 import { queueEmail } from "./mail/outbox.server.ts";
 
-export const SET_PASSWORD_MINUTES = 24 * 60;
+export const SET_PASSWORD_MINUTES = LINK_MINUTES.set_password;
 
 /** Emails a one-time link to each of the org's users given; returns who got one and who has no email. */
 export async function sendSetPasswordLinks(orgId: string, userIds: string[], actorId: string) {
@@ -33,13 +35,14 @@ export async function sendSetPasswordLinks(orgId: string, userIds: string[], act
 /** After a switch left users with none: send the links if the admin asked, and say what happened in one sentence. */
 export async function setPasswordOutcome(session: { userId: string; user: { orgId: string } }, leftWithNone: { id: string }[], send: boolean): Promise<string> {
   const count = leftWithNone.length;
-  if (!send) return `${count} user(s) have no way to sign in until they get a password.`;
+  if (!send) return `${countOf(count, "user")} ${count === 1 ? "has" : "have"} no way to sign in until they get a password.`;
   const { sent, withoutEmail } = await sendSetPasswordLinks(
     session.user.orgId,
     leftWithNone.map((u) => u.id),
     session.userId,
   );
-  let message = `Set-password links sent to ${sent.length} user(s).`;
-  if (withoutEmail.length) message += ` ${withoutEmail.length} user(s) have no email address: give them a new user ID first.`;
+  let message = `${plural(sent.length, "Set-password link")} sent to ${countOf(sent.length, "user")}.`;
+  if (withoutEmail.length)
+    message += ` ${countOf(withoutEmail.length, "user")} ${withoutEmail.length === 1 ? "has" : "have"} no email address: give them a new user ID first.`;
   return message;
 }

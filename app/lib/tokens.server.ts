@@ -49,6 +49,13 @@ export async function peekToken(type: TokenType, token: unknown): Promise<Found 
   return { id: row.id, target: row.target, data: row.data ? JSON.parse(row.data) : null };
 }
 
+/** The type of a token whatever its state (used, expired or live), for pages that explain a dead link; null when unknown. */
+export async function tokenTypeOf(token: unknown): Promise<TokenType | null> {
+  if (typeof token !== "string" || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const row = await db.oneTimeToken.findUnique({ where: { tokenHash: sha256(token) }, select: { type: true } });
+  return (row?.type as TokenType | undefined) ?? null;
+}
+
 /** Uses the token up; only one caller can win even when two requests race. */
 export async function consumeToken(type: TokenType, token: unknown): Promise<Found | null> {
   const found = await peekToken(type, token);

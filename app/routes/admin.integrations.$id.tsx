@@ -22,6 +22,7 @@ import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setPasswordOutcome } from "~/lib/set-password.server.ts";
 import { LockoutConfirm, SwitchPreview } from "~/components/switch-preview.tsx";
+import { count } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft integration" }];
 
@@ -109,7 +110,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     );
   }
   const { preview } = removed;
-  let message = `Integration removed. ${preview.linked.length} link(s) revoked.`;
+  let message = `Integration removed. ${count(preview.linked.length, "link")} revoked.`;
   if (preview.toNone.length) message += ` ${await setPasswordOutcome(session, preview.toNone, parsed.data.sendLinks === "yes")}`;
   return redirect("/admin/integrations", { headers: { "Set-Cookie": await setFlash(message) } });
 }
@@ -214,7 +215,7 @@ export default function IntegrationDetail() {
           <p>
             {preview.linked.length === 0
               ? "No user is linked through this tenant."
-              : `${preview.linked.length} user(s) linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
+              : `${count(preview.linked.length, "user")} linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
           </p>
           <Form method="post">
             <SwitchPreview preview={preview} />

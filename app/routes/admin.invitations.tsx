@@ -1,21 +1,41 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data, redirect } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, FormError, Submit } from "~/components/form.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
-import { INVITATION_DAYS, inviteNewUser, listInvitations, resendInvitation, revokeInvitation, type InvitationStatus } from "~/lib/invitations.server.ts";
+import { inviteNewUser, listInvitations, listNotInvited, resendInvitation, revokeInvitation, type InvitationStatus } from "~/lib/invitations.server.ts";
+import { linkLifetime } from "~/lib/link-lifetimes.ts";
+import { count, plural } from "~/lib/wording.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Invitations" }];
 
+// The "never invited" list can hold every synced user of a large tenant: searched and paged in the URL, so it
+// works without JavaScript and a link keeps the search.
+const querySchema = z.object({
+  q: z.string().trim().max(100).catch(""),
+  after: z.string().max(64).nullable().catch(null),
+});
+
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireAdmin(request);
-  return { ...(await listInvitations(user.orgId)), days: INVITATION_DAYS };
+  const search = new URL(request.url).searchParams;
+  const query = querySchema.parse({ q: search.get("q") ?? "", after: search.get("after") });
+  const [{ invitations }, notInvited] = await Promise.all([listInvitations(user.orgId), listNotInvited(user.orgId, query)]);
+  return {
+    invitations,
+    notInvited: notInvited.rows,
+    notInvitedTotal: notInvited.total,
+    next: notInvited.next,
+    q: query.q,
+    paged: Boolean(query.after),
+    lifetime: linkLifetime("invitation"),
+  };
 }
 
 // Letters of any script, digits, spaces and the punctuation names use; no markup, quotes or control characters.
@@ -71,7 +91,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (parsed.data.intent === "invite") {
     const result = await inviteNewUser(session, parsed.data, address);
     if (!result.ok) return data<ActionData>({ errors: result.errors, values }, { status: 400 });
-    const flash = await setFlash(`Invitation sent to ${result.user.email}. The link works once, for ${INVITATION_DAYS} days.`);
+    const flash = await setFlash(`Invitation sent to ${result.user.email}. The link works once, for ${linkLifetime("invitation")}.`);
     return redirect("/admin/invitations", { headers: { "Set-Cookie": flash } });
   }
   const run = parsed.data.intent === "resend" ? resendInvitation : revokeInvitation;
@@ -87,7 +107,7 @@ const methodLabel = { microsoft: "Microsoft", password: "Password + TOTP", none:
 const when = (iso: string) => new Date(iso).toUTCString();
 
 export default function Invitations() {
-  const { invitations, notInvited, days } = useLoaderData<typeof loader>();
+  const { invitations, notInvited, notInvitedTotal, next, q, paged, lifetime } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const errors = result?.errors ?? {};
   const listError = errors.list ?? errors.userId;
@@ -96,7 +116,7 @@ export default function Invitations() {
       <section className="card" aria-labelledby="invite-heading">
         <h2 id="invite-heading">Invite someone</h2>
         <p className="hint">
-          They get an email with a link that works once, for {days} days. People who sign in with Microsoft are told to use their Microsoft account; everyone
+          They get an email with a link that works once, for {lifetime}. People who sign in with Microsoft are told to use their Microsoft account; everyone
           else chooses a password and then sets up an authenticator app.
         </p>
         <Form method="post" noValidate>
@@ -186,32 +206,56 @@ export default function Invitations() {
         )}
       </section>
 
-      {notInvited.length ? (
-        <section aria-labelledby="not-invited-heading">
+      {notInvitedTotal || q || paged ? (
+        <section aria-labelledby="not-invited-heading" id="not-invited">
           <h2 id="not-invited-heading">Users without a password who were never invited</h2>
           <p className="hint">For example users from Entra ID Sync. An invitation tells each of them how they sign in.</p>
-          <DataTable columns={["Person", "Signs in with", "Actions"]}>
-            {notInvited.map((u) => (
-              <tr key={u.userId} data-testid={`not-invited-${u.email ?? u.userId}`}>
-                <td>
-                  {u.name}
-                  <div className="hint">
-                    {u.email}
-                    {u.source === "synced" ? " · synced from Entra ID" : ""}
-                  </div>
-                </td>
-                <td>{u.method === "microsoft" ? "Microsoft" : "None yet — needs an invitation"}</td>
-                <td>
-                  <Form method="post">
-                    <input type="hidden" name="userId" value={u.userId} />
-                    <Submit name="intent" value="resend" className="secondary">
-                      Send invitation<span className="visually-hidden"> to {u.name}</span>
-                    </Submit>
-                  </Form>
-                </td>
-              </tr>
-            ))}
-          </DataTable>
+          <Form method="get" className="row" role="search" action="/admin/invitations#not-invited">
+            <div>
+              <label htmlFor="q">Name or email</label>
+              <input id="q" name="q" type="search" defaultValue={q} maxLength={100} />
+            </div>
+            <button type="submit" className="secondary">
+              Search
+            </button>
+          </Form>
+          <p data-testid="not-invited-count">
+            {notInvitedTotal === 0
+              ? q
+                ? `Nobody matches “${q}”.`
+                : "Nobody left to invite."
+              : `${count(notInvitedTotal, "user")} ${q ? `${plural(notInvitedTotal, "matches", "match")} “${q}”` : "never invited"}${
+                  notInvitedTotal > notInvited.length || paged ? `; this page shows ${notInvited.length}, by name` : ""
+                }.`}
+          </p>
+          {notInvited.length ? (
+            <DataTable columns={["Person", "Signs in with", "Actions"]}>
+              {notInvited.map((u) => (
+                <tr key={u.userId} data-testid={`not-invited-${u.email ?? u.userId}`}>
+                  <td>
+                    {u.name}
+                    <div className="hint">
+                      {u.email}
+                      {u.source === "synced" ? " · synced from Entra ID" : ""}
+                    </div>
+                  </td>
+                  <td>{u.method === "microsoft" ? "Microsoft" : "None yet — needs an invitation"}</td>
+                  <td>
+                    <Form method="post">
+                      <input type="hidden" name="userId" value={u.userId} />
+                      <Submit name="intent" value="resend" className="secondary">
+                        Send invitation<span className="visually-hidden"> to {u.name}</span>
+                      </Submit>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
+          ) : null}
+          <nav className="row" aria-label="Pages of users never invited">
+            {paged ? <Link to={`/admin/invitations?${new URLSearchParams(q ? { q } : {})}#not-invited`}>← First page</Link> : null}
+            {next ? <Link to={`/admin/invitations?${new URLSearchParams({ ...(q ? { q } : {}), after: next })}#not-invited`}>Next page →</Link> : null}
+          </nav>
         </section>
       ) : null}
     </>

@@ -1,14 +1,8 @@
-import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { data, redirect } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Form, Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import type { Prisma } from "~/generated/prisma/client.ts";
-import { FormError, Submit } from "~/components/form.tsx";
-import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
-import { setFlash } from "~/lib/flash.server.ts";
-import { parseForm } from "~/lib/forms.ts";
-import { revokeLink } from "~/lib/links.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { orgMethods, strategyUserSelect } from "~/lib/signin/methods.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
@@ -81,29 +75,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { ...query, filters: FILTERS, users: users.slice(start, start + PAGE_SIZE), more: users.length > start + PAGE_SIZE };
 }
 
-const schema = z.object({
-  intent: z.literal("revoke", { error: "Choose an action on this page." }),
-  userId: z.string().min(1).max(64),
-  sendLink: z.literal("yes").optional(),
-  lockoutConfirmed: z.literal("yes").optional(),
-});
-
-export async function action({ request, context }: ActionFunctionArgs) {
-  const session = await requireAdmin(request);
-  const parsed = parseForm(await request.formData(), schema);
-  if (!parsed.ok) return data({ error: Object.values(parsed.errors)[0] }, { status: 400 });
-  const result = await revokeLink(session, parsed.data.userId, clientAddress(context), {
-    sendLink: parsed.data.sendLink === "yes",
-    lockoutConfirmed: parsed.data.lockoutConfirmed === "yes",
-  });
-  if (!result.ok && result.status === 404) throw new Response("Not found", { status: 404 });
-  if (!result.ok) return data({ error: result.message }, { status: result.status });
-  return redirect("/admin/users", { headers: { "Set-Cookie": await setFlash(result.message) } });
-}
-
 export default function Users() {
   const { users, filters, show, q, page, more } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
   const pageLink = (to: number) => `?${new URLSearchParams({ show, q, page: String(to) })}`;
   return (
     <section aria-labelledby="users-heading">
@@ -127,7 +100,6 @@ export default function Users() {
           Filter
         </button>
       </Form>
-      <FormError message={result?.error} />
       {users.length === 0 ? <p>No users match.</p> : null}
       <DataTable columns={["Name", "Sign-in method", "Microsoft account"]}>
         {users.map((u) => (
@@ -144,21 +116,13 @@ export default function Users() {
             </td>
             <td>
               {u.link ? (
-                <Form method="post">
-                  <span>{u.link.upn ?? u.link.tenantId}</span>
-                  <input type="hidden" name="userId" value={u.id} />
-                  {!u.hasPassword ? (
-                    <>
-                      <p className="hint">Revoking leaves {u.name} with no way to sign in (no password).</p>
-                      <label>
-                        <input type="checkbox" name="sendLink" value="yes" defaultChecked /> Email a set-password link
-                      </label>
-                    </>
-                  ) : null}
-                  <Submit name="intent" value="revoke" className="secondary">
-                    Revoke link<span className="visually-hidden"> of {u.name}</span>
-                  </Submit>
-                </Form>
+                <>
+                  <div>{u.link.upn ?? u.link.tenantId}</div>
+                  {/* Revoking asks first, on the user's page (it works the same without JavaScript). */}
+                  <Link to={`/admin/users/${u.id}?confirm=revoke`}>
+                    Revoke link…<span className="visually-hidden"> of {u.name}</span>
+                  </Link>
+                </>
               ) : (
                 "—"
               )}

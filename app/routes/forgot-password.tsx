@@ -8,6 +8,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { IDENTIFIER_MAX, parseIdentifier } from "~/lib/identifier.ts";
 import { recordPasswordResetRequest } from "~/lib/password-reset.server.ts";
 import { RESET_MINUTES } from "~/lib/password-rules.ts";
+import { minutes } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Forgot your password?" }];
 
@@ -37,8 +38,8 @@ export default function ForgotPassword() {
         {result?.sent ? (
           <div role="status">
             <p>
-              If an account exists for <strong>{result.identifier}</strong>, we've sent a link to its email address. The link works once, within {RESET_MINUTES}{" "}
-              minutes.
+              If an account exists for <strong>{result.identifier}</strong>, we've sent a link to its email address. The link works once, within{" "}
+              {minutes(RESET_MINUTES)}.
             </p>
             <p>After you set a new password you'll still be asked for your authenticator code.</p>
             <p>

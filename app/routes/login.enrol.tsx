@@ -8,10 +8,11 @@ import { TotpSetupPanel } from "~/components/totp-setup.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { safeRedirectPath } from "~/lib/security.server.ts";
-import { getSession, requirePending } from "~/lib/session.server.ts";
+import { getSession, PENDING_MINUTES, requirePending } from "~/lib/session.server.ts";
 import { completeSignIn } from "~/lib/signin/complete.server.ts";
 import { confirmEnrolment, describeFailure } from "~/lib/signin/steps.server.ts";
 import { pendingTotpSetup } from "~/lib/two-factor.server.ts";
+import { minutes } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Set up your authenticator app" }];
 
@@ -27,9 +28,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
   // After the enrolment action this loader still sees the old cookie, whose session was just replaced:
   // render the page (the recovery codes come from the action) instead of redirecting away from them.
   const session = await getSession(request);
-  if (session?.stage === "pending_enrolment") return { setup: await pendingTotpSetup(session), redirectTo, expired: false };
+  const lifetime = minutes(PENDING_MINUTES);
+  if (session?.stage === "pending_enrolment") return { setup: await pendingTotpSetup(session), redirectTo, expired: false, lifetime };
   if (session?.stage === "pending_totp") throw redirect("/login/totp");
-  return { setup: null, redirectTo, expired: !session };
+  return { setup: null, redirectTo, expired: !session, lifetime };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -57,14 +59,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Enrol() {
-  const { setup, redirectTo, expired } = useLoaderData<typeof loader>();
+  const { setup, redirectTo, expired, lifetime } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   if (!result?.codes && expired) {
     return (
       <main className="narrow">
         <h1>Your sign-in expired</h1>
         <p>
-          For your security, unfinished sign-ins end after 10 minutes. <Link to="/login">Sign in again</Link>.
+          For your security, unfinished sign-ins end after {lifetime}. <Link to="/login">Sign in again</Link>.
         </p>
       </main>
     );

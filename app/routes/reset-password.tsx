@@ -8,19 +8,32 @@ import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { newPasswordFields, passwordsMatch } from "~/lib/password-rules.ts";
 import { resetPassword } from "~/lib/password-reset.server.ts";
-import { peekToken } from "~/lib/tokens.server.ts";
+import { peekToken, tokenTypeOf } from "~/lib/tokens.server.ts";
+import { linkLifetimeSentence } from "~/lib/link-lifetimes.ts";
 
 export const meta: MetaFunction = () => [{ title: "Choose a new password" }];
 
 const schema = passwordsMatch(z.object({ token: z.string().max(200), ...newPasswordFields }));
 
+const KINDS = ["password_reset", "set_password"] as const;
+
 async function tokenIsGood(token: unknown) {
   return Boolean((await peekToken("password_reset", token)) ?? (await peekToken("set_password", token)));
 }
 
+/** Why the link does not work, with the lifetime of the kind of link that was opened (reset: 30 minutes, set: 24 hours). */
+async function deadLinkSentence(token: unknown) {
+  const type = await tokenTypeOf(token);
+  const kind = KINDS.find((k) => k === type);
+  return kind
+    ? `This link has expired or was already used. ${linkLifetimeSentence(kind)}`
+    : "This link isn't valid: it may have expired, been used already or been copied only in part.";
+}
+
 export async function loader({ request }: LoaderFunctionArgs) {
   const token = new URL(request.url).searchParams.get("token") ?? "";
-  return { token: token.slice(0, 200), valid: await tokenIsGood(token) };
+  const valid = await tokenIsGood(token);
+  return { token: token.slice(0, 200), valid, problem: valid ? null : await deadLinkSentence(token) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -37,7 +50,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function ResetPassword() {
-  const { token, valid } = useLoaderData<typeof loader>();
+  const { token, valid, problem } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <main className="narrow">
@@ -46,7 +59,7 @@ export default function ResetPassword() {
         {!valid ? (
           <div>
             <p className="form-error" role="alert">
-              This link has expired or was already used. Links work once, for 30 minutes.
+              {problem}
             </p>
             <p>
               <Link to="/forgot-password">Send me a new link</Link>

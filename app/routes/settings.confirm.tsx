@@ -15,6 +15,7 @@ import { requireUser } from "~/lib/session.server.ts";
 import { microsoftReauthFor } from "~/lib/signin/microsoft.server.ts";
 import { confirmWithPassword, freshness, RECENT_AUTH_MINUTES } from "~/lib/signin/step-up.server.ts";
 import { describeFailure } from "~/lib/signin/steps.server.ts";
+import { duration } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Confirm it's you" }];
 
@@ -64,7 +65,7 @@ export default function ConfirmItsYou() {
   return (
     <section className="card" aria-labelledby="confirm-heading">
       <h2 id="confirm-heading">Confirm it's you</h2>
-      <p>Changing how you sign in needs a sign-in within the last {minutes} minutes.</p>
+      <p>Changing how you sign in needs a sign-in within the last {duration(minutes * 60)}.</p>
       <FormError message={result?.formError} />
       {method === "microsoft" ? (
         <Form method="post" action={`/settings/confirm?redirectTo=${encodeURIComponent(redirectTo)}`}>

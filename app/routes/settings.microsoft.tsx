@@ -25,6 +25,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     linkOfferIgnoringDecline(session.user),
   ]);
   return {
+    confirmUnlink: Boolean(link) && new URL(request.url).searchParams.get("confirm") === "unlink",
     method: strategy.method,
     canUnlink: strategy.canUnlink || Boolean(link),
     canLink: !link && canLink,
@@ -44,7 +45,11 @@ export async function loader({ request }: LoaderFunctionArgs) {
   };
 }
 
-const schema = z.object({ intent: z.enum(["link", "unlink"], { error: "Choose an action on this page." }), lockoutConfirmed: z.literal("yes").optional() });
+const schema = z.object({
+  intent: z.enum(["link", "unlink"], { error: "Choose an action on this page." }),
+  lockoutConfirmed: z.literal("yes").optional(),
+  confirmed: z.literal("yes").optional(),
+});
 
 const CONFIRM = `/settings/confirm?redirectTo=${encodeURIComponent("/settings/microsoft")}`;
 
@@ -67,12 +72,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
         );
       return data({ error: "Linking a Microsoft account isn't available for your account right now." }, { status: 400 });
     }
+    // Unlinking asks first: without the confirmation page's explicit yes nothing changes.
+    if (parsed.data.confirmed !== "yes") return redirect(`${back}?confirm=unlink`);
     const result = await unlinkSelf(session, address, { lockoutConfirmed });
     if (result.kind === "step_up") return redirect(CONFIRM);
     if (result.kind === "not_linked") return data({ error: "There is no linked Microsoft account." }, { status: 400 });
     if (result.kind === "confirm_lockout")
       return data(
-        { error: "You are the last admin who could sign in: unlinking leaves you with no way in until you set a password. Tick the box to unlink anyway." },
+        {
+          error: "You are the last admin who could sign in: unlinking leaves you with no way in until you set a password. Tick the box to unlink anyway.",
+          lockout: true,
+        },
         { status: 409 },
       );
     const next =
@@ -112,16 +122,32 @@ export default function MicrosoftAccount() {
             <dd>{new Date(s.link.since).toUTCString()}</dd>
           </dl>
           <p>{s.method === "microsoft" ? "You sign in with this Microsoft account; it replaces your password." : null}</p>
-          {s.recent ? (
-            <Form method="post">
+          {s.recent && s.confirmUnlink ? (
+            <Form method="post" aria-labelledby="unlink-heading" data-testid="unlink-confirm">
+              <h3 id="unlink-heading">Unlink your Microsoft account?</h3>
               <p>
                 After unlinking you sign in with a password and authenticator code; if you have no password yet, we email you a link to set one. You will be
                 signed out.
               </p>
-              <Submit name="intent" value="unlink" className="danger" pendingText="Unlinking…">
-                Unlink Microsoft account
-              </Submit>
+              {result && "lockout" in result && result.lockout ? (
+                <label>
+                  <input type="checkbox" name="lockoutConfirmed" value="yes" /> I understand: unlink anyway, and set a password afterwards
+                </label>
+              ) : null}
+              <input type="hidden" name="confirmed" value="yes" />
+              <div className="row">
+                <Submit name="intent" value="unlink" className="danger" pendingText="Unlinking…">
+                  Unlink Microsoft account
+                </Submit>
+                <Link to="/settings/microsoft">Cancel</Link>
+              </div>
             </Form>
+          ) : s.recent ? (
+            <p>
+              <Link className="button secondary" to="/settings/microsoft?confirm=unlink">
+                Unlink Microsoft account…
+              </Link>
+            </p>
           ) : (
             <p>
               To unlink, first <Link to={`/settings/confirm?redirectTo=${encodeURIComponent("/settings/microsoft")}`}>confirm it's you</Link>.

@@ -12,6 +12,7 @@ import { signInStrategyFor } from "~/lib/signin/methods.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 import { ensureRecentSignIn } from "~/lib/signin/step-up.server.ts";
 import { describeFailure } from "~/lib/signin/steps.server.ts";
+import { count as countOf } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Change password" }];
 
@@ -45,7 +46,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (result.kind !== "ok") return data({ errors: undefined, formError: describeFailure(result, "password") }, { status: 429 });
   const ended = result.otherSessionsEnded;
   const flash = await setFlash(
-    ended ? `Password changed. ${ended === 1 ? "Your other session was" : `Your ${ended} other sessions were`} signed out.` : "Password changed.",
+    ended ? `Password changed. ${ended === 1 ? "Your other session was" : `Your ${countOf(ended, "other session")} were`} signed out.` : "Password changed.",
   );
   return redirect("/settings/password", { headers: { "Set-Cookie": flash } });
 }

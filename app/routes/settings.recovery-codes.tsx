@@ -10,6 +10,7 @@ import { remainingRecoveryCodes } from "~/lib/recovery-codes.server.ts";
 import { newRecoveryCodes } from "~/lib/signin/factors.server.ts";
 import { requireRecentSignIn } from "~/lib/signin/step-up.server.ts";
 import { describeFailure } from "~/lib/signin/steps.server.ts";
+import { plural } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Recovery codes" }];
 
@@ -50,7 +51,7 @@ export default function RecoveryCodes() {
     <section className="card" aria-labelledby="rc-heading">
       <h2 id="rc-heading">Recovery codes</h2>
       <p>
-        You have <strong>{remaining}</strong> unused recovery code{remaining === 1 ? "" : "s"}. Making new ones replaces all of them.
+        You have <strong>{remaining}</strong> unused {plural(remaining, "recovery code")}. Making new ones replaces all of them.
       </p>
       <Form method="post" noValidate>
         <Field

@@ -9,6 +9,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { endOwnSessions, sessionsOf } from "~/lib/profile.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
+import { count as countOf } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sessions" }];
 
@@ -31,7 +32,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.ok) return data({ formError: Object.values(parsed.errors)[0] }, { status: 400 });
   const count = await endOwnSessions(session, parsed.data.intent === "end-others" ? "others" : { handle: parsed.data.handle }, clientAddress(context));
   if (!count && parsed.data.intent === "end") return data({ formError: "That session has already ended or isn't yours." }, { status: 400 });
-  const flash = await setFlash(count === 1 ? "Signed out 1 session." : `Signed out ${count} sessions.`);
+  const flash = await setFlash(`Signed out ${countOf(count, "session")}.`);
   return redirect("/settings/sessions", { headers: { "Set-Cookie": flash } });
 }
 

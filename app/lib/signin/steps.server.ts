@@ -12,6 +12,7 @@ import { audit } from "../audit.server.ts";
 import { signInStrategyFor } from "./methods.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { confirmPendingTotp } from "../two-factor.server.ts";
+import { duration } from "../wording.ts";
 
 export type StepFailure = { kind: "invalid" } | { kind: "blocked"; until: Date } | { kind: "locked" };
 
@@ -113,8 +114,7 @@ export function describeFailure(failure: StepFailure, what: "password" | "code")
 }
 
 function waitText(until: Date): string {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
-  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+  return duration(Math.max(1, (until.getTime() - Date.now()) / 1000), "roundUp");
 }
 
 export type EnrolmentResult = StepFailure | { kind: "ok"; codes: string[] };
