@@ -71,6 +71,8 @@ const PAGES: Record<string, Visit[]> = {
 /** Route files that are not pages of their own. */
 const NOT_PAGES: Record<string, string> = {
   "admin.audit_.export.tsx": "a file download (CSV or JSON Lines)",
+  "admin.sso_.preview.tsx": "a file download (CSV)",
+  "admin.integrations.$id_.preview.tsx": "a file download (CSV)",
   "admin.tsx": "the layout of the admin pages (drawn by each of them)",
   "settings.tsx": "the layout of the settings pages (drawn by each of them)",
   "auth.microsoft.tsx": "a POST that redirects to Microsoft",

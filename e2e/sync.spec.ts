@@ -83,7 +83,7 @@ test("sync a tenant, SSO for all synced users, then back to passwords through se
   // Off again: the preview says Sam is left with nothing, and the admin emails him a set-password link.
   await page.getByRole("button", { name: "Turn off for all synced users…" }).click();
   await expect(page.getByTestId("switch-preview")).toContainText("Sam Synced");
-  await expect(page.getByLabel(/Email the 2 with an email address a link to set a password/)).toBeChecked();
+  await expect(page.getByLabel(/Email the 2 users with an email address a link to set a password/)).toBeChecked();
   await page.getByRole("button", { name: "Turn off for all synced users" }).click();
   await expect(page.getByText(/Set-password links sent to 2 user/)).toBeVisible();
 

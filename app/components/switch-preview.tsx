@@ -1,8 +1,9 @@
 // The "what happens if I turn this off" lists: who falls back to password, who is left with no way to sign in,
 // and the offer to email the latter a set-password link. Rendered inside the confirming form.
-import type { Preview } from "~/lib/signin/methods.server.ts";
+import type { PersonList, PreviewSummary } from "~/lib/preview-summary.ts";
+import { count } from "~/lib/wording.ts";
 
-type Props = { preview: Pick<Preview, "toPassword" | "toNone"> & { locksOut?: boolean }; sendLinksName?: string };
+type Props = { preview: PreviewSummary; sendLinksName?: string; csvHref?: string };
 
 /**
  * The warning, and the explicit yes, before a change that leaves no admin of the org able to sign in with a
@@ -27,48 +28,64 @@ export function LockoutConfirm({ self = false }: { self?: boolean }) {
   );
 }
 
-export function SwitchPreview({ preview, sendLinksName = "sendLinks" }: Props) {
-  const withEmail = preview.toNone.filter((u) => u.email);
-  const withoutEmail = preview.toNone.filter((u) => !u.email);
+function Names({ list, unit }: { list: PersonList; unit: (email: string | null) => string }) {
+  return (
+    <>
+      <ul>
+        {list.first.map((u) => (
+          <li key={u.id}>
+            {u.name} <span className="hint">{unit(u.email)}</span>
+          </li>
+        ))}
+      </ul>
+      {list.count > list.first.length ? <p className="hint">…and {count(list.count - list.first.length, "more user")}.</p> : null}
+    </>
+  );
+}
+
+/**
+ * Counts and the first names of who falls back to password and who is left with none; the full lists are the
+ * CSV at `csvHref` (a preview at 20,000 users must not be a 20,000-name page).
+ */
+export function SwitchPreview({ preview, sendLinksName = "sendLinks", csvHref }: Props) {
+  const { toPassword, toNone } = preview;
   const lockout = preview.locksOut ? <LockoutConfirm /> : null;
-  if (!preview.toPassword.length && !preview.toNone.length) return lockout ?? <p>Nobody's sign-in method changes.</p>;
+  if (!toPassword.count && !toNone.count) return lockout ?? <p>Nobody's sign-in method changes.</p>;
+  const long = toPassword.count > toPassword.first.length || toNone.count > toNone.first.length;
   return (
     <div data-testid="switch-preview">
       {lockout}
-      {preview.toPassword.length ? (
+      {toPassword.count ? (
         <>
           <p>
-            <strong>{preview.toPassword.length}</strong> {preview.toPassword.length === 1 ? "user goes" : "users go"} back to password + authenticator app:
+            <strong>{count(toPassword.count, "user")}</strong> {toPassword.count === 1 ? "goes" : "go"} back to password + authenticator app:
           </p>
-          <ul>
-            {preview.toPassword.map((u) => (
-              <li key={u.id}>
-                {u.name} {u.email ? <span className="hint">({u.email})</span> : null}
-              </li>
-            ))}
-          </ul>
+          <Names list={toPassword} unit={(email) => (email ? `(${email})` : "")} />
         </>
       ) : null}
-      {preview.toNone.length ? (
+      {toNone.count ? (
         <>
           <p className="form-error">
-            <strong>{preview.toNone.length}</strong> {preview.toNone.length === 1 ? "user is" : "users are"} left with no way to sign in (no password):
+            <strong>{count(toNone.count, "user")}</strong> {toNone.count === 1 ? "is" : "are"} left with no way to sign in (no password):
           </p>
-          <ul>
-            {preview.toNone.map((u) => (
-              <li key={u.id}>
-                {u.name} <span className="hint">{u.email ? `(${u.email})` : "(no email address: give them a new user ID first)"}</span>
-              </li>
-            ))}
-          </ul>
-          {withEmail.length ? (
+          <Names list={toNone} unit={(email) => (email ? `(${email})` : "(no email address: give them a new user ID first)")} />
+          {toNone.withEmail ? (
             <label>
-              <input type="checkbox" name={sendLinksName} value="yes" defaultChecked /> Email the {withEmail.length} with an email address a link to set a
-              password
+              <input type="checkbox" name={sendLinksName} value="yes" defaultChecked /> Email the {count(toNone.withEmail, "user")} with an email address a link
+              to set a password
             </label>
           ) : null}
-          {withoutEmail.length ? <p className="hint">{withoutEmail.length} of them have no email address and can't be sent a link.</p> : null}
+          {toNone.withoutEmail ? (
+            <p className="hint">{count(toNone.withoutEmail, "of them has", "of them have")} no email address and can't be sent a link.</p>
+          ) : null}
         </>
+      ) : null}
+      {csvHref && long ? (
+        <p>
+          <a href={csvHref} download>
+            Download the full list (CSV)
+          </a>
+        </p>
       ) : null}
     </div>
   );

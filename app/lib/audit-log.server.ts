@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Prisma } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { ACTION_GROUPS, describeEvent, KNOWN_ACTIONS } from "./audit-sentences.ts";
+import { csvLine } from "./csv.ts";
 
 export const AUDIT_PAGE_SIZE = 50;
 const EXPORT_BATCH = 1000;
@@ -193,17 +194,10 @@ export type ExportFormat = "csv" | "jsonl";
 
 const CSV_COLUMNS = ["time_utc", "event", "action", "result", "actor_name", "actor_email", "affected", "address", "device", "detail"] as const;
 
-/** One CSV cell: quoted when needed, and never read as a formula by a spreadsheet (OWASP CSV injection). */
-export function csvCell(value: string | null): string {
-  let text = value ?? "";
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 function line(format: ExportFormat, r: AuditRow): string {
   if (format === "jsonl") return `${JSON.stringify(r)}\n`;
   const cells = [r.at, r.sentence, r.action, r.result, r.actorName, r.actorEmail, r.affected, r.address, r.device, JSON.stringify(r.detail)];
-  return `${cells.map(csvCell).join(",")}\r\n`;
+  return csvLine(cells);
 }
 
 /**

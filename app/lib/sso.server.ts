@@ -4,7 +4,7 @@
 // unless the admin says so explicitly.
 import { db } from "./db.server.ts";
 import { actorOf, changeMethods, type Tx } from "./signin/change.server.ts";
-import type { Change } from "./signin/methods.server.ts";
+import { whatIf, type Change } from "./signin/methods.server.ts";
 import { setPasswordOutcome } from "./set-password.server.ts";
 import type { LiveSession } from "./session.server.ts";
 
@@ -113,4 +113,13 @@ export async function setUserSso(
       ? ""
       : " It takes effect when SSO is on for the organization.";
   return { kind: "done", message: `SSO is ${enabled ? "on" : "off"} for ${user.name}.${effect}${links}` };
+}
+
+/** The org's two switches as the SSO page names them. */
+export const ORG_SWITCHES = { org: "ssoEnabled", all: "ssoForAllSynced" } as const satisfies Record<string, OrgSwitch>;
+export type OrgSwitchTarget = keyof typeof ORG_SWITCHES;
+
+/** Who a switch would move, before it is pressed: the page shows the counts, the CSV the full lists. */
+export function switchPreview(orgId: string, target: OrgSwitchTarget, enabled: boolean) {
+  return whatIf(orgId, { kind: "org", [ORG_SWITCHES[target]]: enabled });
 }

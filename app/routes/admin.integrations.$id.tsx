@@ -22,6 +22,7 @@ import { MicrosoftUnavailableError } from "~/lib/microsoft/http.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setPasswordOutcome } from "~/lib/set-password.server.ts";
 import { LockoutConfirm, SwitchPreview } from "~/components/switch-preview.tsx";
+import { summarisePreview } from "~/lib/preview-summary.ts";
 import { count } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Microsoft integration" }];
@@ -35,7 +36,8 @@ async function load(request: Request, id: string | undefined) {
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { integration } = await load(request, params.id);
-  const preview = integration.status === "removed" ? null : await removalPreview(integration);
+  const removal = integration.status === "removed" ? null : await removalPreview(integration);
+  const preview = removal ? { linked: removal.linked.length, ...summarisePreview(removal) } : null;
   return {
     integration: {
       id: integration.id,
@@ -213,12 +215,12 @@ export default function IntegrationDetail() {
         <section className="card" aria-labelledby="remove-heading">
           <h2 id="remove-heading">Remove this integration</h2>
           <p>
-            {preview.linked.length === 0
+            {preview.linked === 0
               ? "No user is linked through this tenant."
-              : `${count(preview.linked.length, "user")} linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
+              : `${count(preview.linked, "user")} linked through this tenant will have their link revoked and their Microsoft sessions ended.`}
           </p>
           <Form method="post">
-            <SwitchPreview preview={preview} />
+            <SwitchPreview preview={preview} csvHref={`/admin/integrations/${i.id}/preview`} />
             <Submit name="intent" value="remove" className="danger" pendingText="Removing…">
               Remove integration
             </Submit>

@@ -8,14 +8,15 @@ import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { whatIf } from "~/lib/signin/methods.server.ts";
+import { count } from "~/lib/wording.ts";
+import { summarisePreview, type PreviewSummary } from "~/lib/preview-summary.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
-import { setOrgSwitch, type OrgSwitch } from "~/lib/sso.server.ts";
+import { ORG_SWITCHES, setOrgSwitch, switchPreview, type OrgSwitchTarget } from "~/lib/sso.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Single Sign-On" }];
 
-const SWITCHES = { org: "ssoEnabled", all: "ssoForAllSynced" } as const satisfies Record<string, OrgSwitch>;
-type Target = keyof typeof SWITCHES;
+const SWITCHES = ORG_SWITCHES;
+type Target = OrgSwitchTarget;
 const confirmSchema = z
   .string()
   .regex(/^(off|lockout)-(org|all)$/)
@@ -38,7 +39,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const [step, target] = (confirm?.split("-") ?? [null, null]) as ["off" | "lockout" | null, Target | null];
   const name = target ? SWITCHES[target] : null;
   const pending = name && step ? { step, target: target!, enabled: step === "lockout" } : null;
-  const preview = pending && name ? await whatIf(org.id, { kind: "org", [name]: pending.enabled }) : null;
+  const preview = pending ? summarisePreview(await switchPreview(org.id, pending.target, pending.enabled)) : null;
   return {
     licensed: org.ssoLicensed,
     ssoEnabled: org.ssoEnabled,
@@ -129,7 +130,7 @@ export default function SingleSignOn() {
         {s.sync ? (
           <>
             <p>
-              {s.synced} user(s) are synced from {s.sync.name}
+              {count(s.synced, "user is", "users are")} synced from {s.sync.name}
               {s.sync.active ? "" : " (the integration is not active: synced users keep their password)"}. SSO for all synced users is{" "}
               <strong>{s.ssoForAllSynced ? "on" : "off"}</strong>
               {s.ssoForAllSynced ? ": no synced user can be excepted." : `; ${s.syncedWithFlag} have it switched on one by one (on each user's page).`}
@@ -152,7 +153,7 @@ export default function SingleSignOn() {
 
 type ConfirmProps = {
   pending: { step: "off" | "lockout"; target: Target; enabled: boolean };
-  preview: Parameters<typeof SwitchPreview>[0]["preview"] & { toMicrosoft: { id: string }[]; admins: number };
+  preview: PreviewSummary;
 };
 
 function Confirm({ pending, preview }: ConfirmProps) {
@@ -167,12 +168,12 @@ function Confirm({ pending, preview }: ConfirmProps) {
               Every admin of your organization would sign in with Microsoft only. If Microsoft is down or the integration breaks, nobody could sign in to fix
               it. We recommend keeping one admin on password + authenticator app.
             </p>
-            <p>{preview.toMicrosoft.length} user(s) would start signing in with Microsoft.</p>
+            <p>{count(preview.toMicrosoft, "user")} would start signing in with Microsoft.</p>
             <input type="hidden" name="lockoutConfirmed" value="yes" />
           </>
         ) : (
           <>
-            <SwitchPreview preview={preview} />
+            <SwitchPreview preview={preview} csvHref={`/admin/sso/preview?switch=${pending.target}&enabled=${pending.enabled ? "on" : "off"}`} />
             <input type="hidden" name="confirmed" value="yes" />
           </>
         )}

@@ -7,6 +7,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { FormError, Submit } from "~/components/form.tsx";
 import { LockoutConfirm, SwitchPreview } from "~/components/switch-preview.tsx";
+import { summarisePreview } from "~/lib/preview-summary.ts";
 import { clientAddress } from "~/lib/context.ts";
 import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
@@ -48,7 +49,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const { state } = methods;
   const strategy = methods.strategyOf(user);
   const confirm = new URL(request.url).searchParams.get("confirm");
-  const offPreview = confirm === "sso-off" && user.ssoEnabled ? await whatIf(user.orgId, { kind: "user_sso", userId: user.id, enabled: false }) : null;
+  const offPreview =
+    confirm === "sso-off" && user.ssoEnabled ? summarisePreview(await whatIf(user.orgId, { kind: "user_sso", userId: user.id, enabled: false })) : null;
   const revoke = confirm === "revoke" && user.microsoftLink ? await whatIf(user.orgId, { kind: "link", userId: user.id, integrationId: null }) : null;
   return {
     user: {
