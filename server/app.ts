@@ -9,12 +9,14 @@ import type { ViteDevServer } from "vite";
 import type { Env } from "../app/lib/env.server.ts";
 import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
+import { inRequest, logRequests, serveMetrics } from "./operations.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
   app.disable("x-powered-by");
   // A hop count or the proxies' addresses, never "any": see TRUST_PROXY in app/lib/env.server.ts.
   if (env.TRUST_PROXY !== false) app.set("trust proxy", env.TRUST_PROXY);
+  app.use(logRequests(env.TRUST_PROXY !== false));
 
   const authority = new URL(env.ENTRA_AUTHORITY_HOST).origin;
   app.use((req, res, next) => {
@@ -43,6 +45,7 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   });
   app.use(refuseCrossSite(env.APP_ORIGIN));
   app.use(limitBodies(env.MAX_BODY_BYTES));
+  app.get("/metrics", serveMetrics(env.METRICS_TOKEN));
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (options.vite) {
@@ -70,7 +73,7 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   app.all("*", async (req, res, next) => {
     try {
       const context = { clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string };
-      await send(res, await handle(remixRequest(req, res, env.APP_ORIGIN), context));
+      await send(res, await inRequest(req, res, build, () => handle(remixRequest(req, res, env.APP_ORIGIN), context)));
     } catch (error) {
       next(error);
     }

@@ -12,6 +12,7 @@ import { env } from "~/lib/env.server.ts";
 import { outboxTransport } from "~/lib/mail/transport.server.ts";
 import { kickMailWorker, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { createUser, PASSWORD, signedInAs, totpCode } from "./helpers.ts";
+import { log } from "~/lib/log.server.ts";
 import { usePostgres } from "./pg.ts";
 import { appEnv, ensureBuild, freePort, Instance, Jar, send as sendRequest, type Reply } from "./processes.ts";
 
@@ -158,12 +159,12 @@ describe(outage.name, () => {
     const mail = await db.outgoingMail.create({
       data: { to: "someone@example.test", template: "invitation", subject: "Hello", html: "<p>Hello</p>", text: "Hello" },
     });
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const warn = vi.spyOn(log, "warn").mockImplementation(() => {});
     await outage.start();
     const stop = startMailWorker(60 * 60_000, outboxTransport(env().OUTBOX_DIR));
     try {
       await kickMailWorker();
-      expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
+      expect(warn.mock.calls.map((c) => String(c[1]))).toContainEqual(
         expect.stringMatching(/^A mail delivery run stopped early; pending mail is retried on the next run/),
       );
       await outage.end();
