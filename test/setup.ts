@@ -34,6 +34,8 @@ beforeEach(async () => {
 
 // The app logs errors through its logger (app/lib/log.server.ts): an error line is as unexpected as a console.error.
 const { log } = await import("../app/lib/log.server.ts");
+// In this process only (servers the tests start log at their own LOG_LEVEL): no info lines between the results.
+log.level = "warn";
 let errorSpy: ReturnType<typeof vi.spyOn>;
 let logErrorSpy: ReturnType<typeof vi.spyOn>;
 beforeEach(() => {
