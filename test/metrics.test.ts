@@ -4,9 +4,15 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { portalRequest } from "../bench/common.ts";
 import { db } from "~/lib/db.server.ts";
-import { createUser } from "./helpers.ts";
+import { metricsText } from "~/lib/metrics.server.ts";
+import { runSync } from "~/lib/sync/run.server.ts";
+import { syntheticTenant } from "./entra/fixture.ts";
+import { createOrg, createUser } from "./helpers.ts";
+import { useStandin } from "./microsoft.ts";
 import { LoggedPortal, METRICS_TOKEN, sample } from "./operations.ts";
 import { ensureBuild, Jar, signIn } from "./processes.ts";
+
+const standin = useStandin();
 
 describe("/metrics of the built server", () => {
   let portal: LoggedPortal;
@@ -98,5 +104,40 @@ describe("/metrics with WEB_CONCURRENCY=2", () => {
       expect(sample(text, "portal_sign_ins_total", { method: "password", outcome: "failure" })).toBe(4);
       expect(sample(text, "portal_mail_queue_depth")).toBe(await db.outgoingMail.count({ where: { status: "pending" } }));
     }
+  });
+});
+
+describe("the sync and Microsoft figures (in this process, against the stand-in)", () => {
+  const tenant = syntheticTenant({ id: "5e7c0000-0000-4000-8000-0000000005e7", displayName: "Metrics Ltd", domain: "metrics.example", users: 25 });
+  const figures = async () => (await metricsText()).body;
+
+  it("count a run's pages, users and Microsoft requests, and a failed run with Microsoft's 503s", async () => {
+    standin.current.directory.addTenant(tenant);
+    const org = await createOrg();
+    const integration = await db.integration.create({ data: { orgId: org.id, tenantId: tenant.id, status: "active", displayName: tenant.displayName } });
+    await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, syncIntegrationId: integration.id } });
+
+    const before = await figures();
+    const run = await runSync(integration.id, "manual", { pageSize: 10 });
+    expect(run).toMatchObject({ kind: "succeeded", counts: { created: 25 } });
+    const after = await figures();
+    const moved = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+    expect(moved("portal_sync_runs_total", { outcome: "succeeded" })).toBe(1);
+    expect(moved("portal_sync_pages_total")).toBe(3);
+    expect(moved("portal_sync_users_total", { change: "created" })).toBe(25);
+    expect(moved("portal_sync_run_duration_seconds_count")).toBe(1);
+    expect(moved("portal_microsoft_requests_total", { endpoint: "graph_users_delta", outcome: "ok" })).toBe(3);
+    expect(moved("portal_microsoft_requests_total", { endpoint: "token", outcome: "ok" })).toBeGreaterThanOrEqual(1);
+    expect(moved("portal_microsoft_request_duration_seconds_count", { endpoint: "graph_users_delta" })).toBe(3);
+
+    standin.current.faults.set({ status5xx: { paths: ["graph"] } });
+    const failed = await runSync(integration.id, "manual", { pageSize: 10, retries: 1, backoffMs: 1 });
+    expect(failed.kind).toBe("failed");
+    const last = await figures();
+    expect(sample(last, "portal_sync_runs_total", { outcome: "failed" }) - sample(after, "portal_sync_runs_total", { outcome: "failed" })).toBe(1);
+    expect(
+      sample(last, "portal_microsoft_requests_total", { endpoint: "graph_users_delta", outcome: "server_error" }) -
+        sample(after, "portal_microsoft_requests_total", { endpoint: "graph_users_delta", outcome: "server_error" }),
+    ).toBe(2);
   });
 });
