@@ -1,10 +1,11 @@
 import { PassThrough } from "node:stream";
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { AppLoadContext, EntryContext, HandleErrorFunction } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { RETRY_AFTER_SECONDS } from "./lib/db-errors.server.ts";
+import { currentRequest, log } from "./lib/log.server.ts";
 
 const ABORT_DELAY = 5_000;
 
@@ -13,6 +14,18 @@ const ABORT_DELAY = 5_000;
 function sayWhenToRetry(status: number, headers: Headers) {
   if (status === 503 && !headers.has("Retry-After")) headers.set("Retry-After", String(RETRY_AFTER_SECONDS));
 }
+
+/**
+ * Errors Remix meets while answering. A URL no route matches (every /favicon.ico a browser asks for) or a method a
+ * route does not take is an answer, not an error: the request log line says 404 or 405. Anything else is one
+ * error line with its stack, under the request's id; an aborted request (the client went away) is neither.
+ */
+export const handleError: HandleErrorFunction = (error, { request }) => {
+  if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status < 500) return;
+  const cause = isRouteErrorResponse(error) ? ((error as { error?: unknown }).error ?? error) : error;
+  log.error({ err: cause, requestId: currentRequest()?.requestId, method: request.method, path: new URL(request.url).pathname }, "Request failed");
+};
 
 export function handleDataRequest(response: Response) {
   sayWhenToRetry(response.status, response.headers);
@@ -49,7 +62,7 @@ export default function handleRequest(
       },
       onError(error: unknown) {
         responseStatusCode = 500;
-        if (shellRendered) console.error(error);
+        if (shellRendered) log.error({ err: error, requestId: currentRequest()?.requestId }, "Rendering the page failed");
       },
     });
   });

@@ -94,8 +94,10 @@ as patti@fabrikam.com: the portal sends her to Microsoft, no password involved.
 Your browser warns about the stand-in's self-signed certificate (${standin.certPath}): accept it, or trust that file.
 `);
 
+// The server logs JSON lines; the demo shows them as pino-pretty reads them.
+const { default: pretty } = await import("pino-pretty");
 const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
-  stdio: "inherit",
+  stdio: ["inherit", "pipe", "inherit"],
   env: {
     ...process.env,
     DEMO_MODE: "true",
@@ -106,6 +108,7 @@ const server = spawn(process.execPath, ["--import", "tsx", "server/index.ts"], {
     NODE_EXTRA_CA_CERTS: standin.certPath,
   },
 });
+server.stdout.pipe(pretty({ colorize: process.stdout.isTTY, ignore: "pid,hostname" }));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
 server.on("exit", async (code, signal) => {
   await standin.close();

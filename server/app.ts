@@ -8,16 +8,17 @@ import express from "express";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { ViteDevServer } from "vite";
 import type { Env } from "../app/lib/env.server.ts";
-import { withRequest } from "../app/lib/request-context.server.ts";
 import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
 import { answering } from "../app/lib/after-answer.server.ts";
+import { inRequest, logRequests, serveMetrics } from "./operations.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
   app.disable("x-powered-by");
   // A hop count or the proxies' addresses, never "any": see TRUST_PROXY in app/lib/env.server.ts.
   if (env.TRUST_PROXY !== false) app.set("trust proxy", env.TRUST_PROXY);
+  app.use(logRequests(env.TRUST_PROXY !== false));
 
   const authority = new URL(env.ENTRA_AUTHORITY_HOST).origin;
   app.use((req, res, next) => {
@@ -46,6 +47,7 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   });
   app.use(refuseCrossSite(env.APP_ORIGIN));
   app.use(limitBodies(env.MAX_BODY_BYTES));
+  app.get("/metrics", serveMetrics(env.METRICS_TOKEN));
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (options.vite) {
@@ -73,9 +75,8 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
   app.all("*", async (req, res, next) => {
     try {
       const context = { clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown", cspNonce: res.locals.cspNonce as string };
-      const userAgent = req.get("user-agent")?.slice(0, 512) ?? null;
       // Jobs left for after the answer (afterAnswer) run once its last byte is written.
-      await answering(async () => send(res, await withRequest({ userAgent }, () => handle(remixRequest(req, res, env.APP_ORIGIN), context))));
+      await answering(async () => send(res, await inRequest(req, res, build, () => handle(remixRequest(req, res, env.APP_ORIGIN), context))));
     } catch (error) {
       next(error);
     }

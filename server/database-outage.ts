@@ -3,6 +3,8 @@
 // no cost per query, background jobs keep the driver's own errors, and the request tells whether a form was lost.
 import type { ServerBuild } from "@remix-run/node";
 import { databaseUnavailableResponse, isDatabaseUnavailable } from "../app/lib/db-errors.server.ts";
+import { log } from "../app/lib/log.server.ts";
+import { metrics } from "../app/lib/metrics.server.ts";
 
 export function answerDatabaseOutages(build: ServerBuild): ServerBuild {
   const routes: ServerBuild["routes"] = {};
@@ -20,6 +22,7 @@ function guarded<A extends { request: Request }, R>(handler: ((args: A) => R) | 
       return await handler(args);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
+      metrics.databaseUnavailable.inc();
       warn(error as Error);
       throw databaseUnavailableResponse(args.request);
     }
@@ -36,7 +39,7 @@ function warn(error: Error) {
   if (Date.now() - lastWarning < WARN_EVERY_MS) return;
   // Prisma's messages start with the call site; the cause is on the last line.
   const cause = error.message.trim().split("\n").at(-1)!.trim();
-  console.warn(`The database is unavailable (${cause}): ${unreported} request(s) answered 503 since the last warning.`);
+  log.warn({ reason: cause, answered503: unreported }, `The database is unavailable: ${unreported} request(s) answered 503 since the last warning`);
   lastWarning = Date.now();
   unreported = 0;
 }

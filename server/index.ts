@@ -7,12 +7,15 @@ import { startMailWorker } from "../app/lib/mail/worker.server.ts";
 import { startSyncScheduler } from "../app/lib/sync/scheduler.server.ts";
 import { startRetentionScheduler } from "../app/lib/retention.server.ts";
 import { describeReseal, resealTotpSecrets } from "../app/lib/totp-reseal.server.ts";
+import { log } from "../app/lib/log.server.ts";
+import { answerForWorkers, collectProcessMetrics } from "../app/lib/metrics.server.ts";
 
 let env: Env;
 try {
   env = loadEnv();
 } catch (error) {
-  console.error((error as Error).message);
+  // The sentence alone, so that it reads the same in JSON and through pino-pretty.
+  log.fatal((error as Error).message);
   process.exit(1);
 }
 
@@ -27,15 +30,16 @@ if (cluster.isPrimary && env.WEB_CONCURRENCY > 1 && !dev) {
 }
 
 async function serve(env: Env, options: { first: boolean }) {
-  if (options.first && env.demo) console.warn("Demo mode: /dev/outbox shows every mail sent, including sign-in links; never use it for real users.");
-  if (options.first && !env.SMTP_URL && !env.demo) console.warn("SMTP_URL is not set: mail is queued in the database and not delivered until SMTP_URL is set.");
+  if (options.first && env.demo) log.warn("Demo mode: /dev/outbox shows every mail sent, including sign-in links; never use it for real users.");
+  if (options.first && !env.SMTP_URL && !env.demo) log.warn("SMTP_URL is not set: mail is queued in the database and not delivered until SMTP_URL is set.");
   if (options.first) await resealOldSecrets();
   const vite = dev ? await import("vite").then((v) => v.createServer({ server: { middlewareMode: true } })) : undefined;
+  collectProcessMetrics();
   const app = await createApp(env, { vite });
   const stops = options.first ? [startMailWorker(), startSyncScheduler(), startRetentionScheduler()] : [];
 
   const server = app.listen(env.PORT, () => {
-    if (options.first) console.log(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
+    if (options.first) log.info(`Portal listening on ${env.APP_ORIGIN} (port ${env.PORT})`);
   });
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -52,9 +56,9 @@ async function serve(env: Env, options: { first: boolean }) {
 async function resealOldSecrets() {
   try {
     const said = describeReseal(await resealTotpSecrets());
-    if (said) console.warn(said);
+    if (said) log.warn(said);
   } catch (error) {
-    console.warn(`Old authenticator secrets could not be re-sealed now (${(error as Error).message.trim().split("\n").at(-1)}); the next start tries again.`);
+    log.warn(`Old authenticator secrets could not be re-sealed now (${(error as Error).message.trim().split("\n").at(-1)}); the next start tries again.`);
   }
 }
 
@@ -65,12 +69,13 @@ function superviseWorkers(count: number) {
     const worker = cluster.fork({ PORTAL_WORKER: String(n) });
     worker.on("exit", (code, signal) => {
       if (stopping) return;
-      console.error(`Server process ${n} stopped (${signal ?? `exit code ${code}`}); starting a new one.`);
+      log.error(`Server process ${n} stopped (${signal ?? `exit code ${code}`}); starting a new one.`);
       setTimeout(() => fork(n), 1000);
     });
   };
+  answerForWorkers();
   for (let n = 1; n <= count; n++) fork(n);
-  console.log(`Starting ${count} server processes.`);
+  log.info(`Starting ${count} server processes.`);
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {

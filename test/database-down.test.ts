@@ -12,6 +12,8 @@ import { env } from "~/lib/env.server.ts";
 import { outboxTransport } from "~/lib/mail/transport.server.ts";
 import { kickMailWorker, startMailWorker } from "~/lib/mail/worker.server.ts";
 import { createUser, PASSWORD, signedInAs, totpCode } from "./helpers.ts";
+import { log } from "~/lib/log.server.ts";
+import { METRICS_TOKEN, sample } from "./operations.ts";
 import { usePostgres } from "./pg.ts";
 import { appEnv, ensureBuild, freePort, Instance, Jar, send as sendRequest, type Reply } from "./processes.ts";
 
@@ -158,12 +160,12 @@ describe(outage.name, () => {
     const mail = await db.outgoingMail.create({
       data: { to: "someone@example.test", template: "invitation", subject: "Hello", html: "<p>Hello</p>", text: "Hello" },
     });
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const warn = vi.spyOn(log, "warn").mockImplementation(() => {});
     await outage.start();
     const stop = startMailWorker(60 * 60_000, outboxTransport(env().OUTBOX_DIR));
     try {
       await kickMailWorker();
-      expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
+      expect(warn.mock.calls.map((c) => String(c[1]))).toContainEqual(
         expect.stringMatching(/^A mail delivery run stopped early; pending mail is retried on the next run/),
       );
       await outage.end();
@@ -182,7 +184,7 @@ describe(outage.name, () => {
     beforeAll(async () => {
       ensureBuild();
       server = new Instance(await freePort());
-      server.start(appEnv({ NODE_ENV: "production", SMTP_URL: "", DEMO_MODE: "false", TRUST_PROXY: "false", SYNC_INTERVAL_MINUTES: "0" }));
+      server.start(appEnv({ NODE_ENV: "production", SMTP_URL: "", DEMO_MODE: "false", TRUST_PROXY: "false", SYNC_INTERVAL_MINUTES: "0", METRICS_TOKEN }));
       await server.ready();
       pid = server.server!.pid;
     }, 180_000);
@@ -199,6 +201,9 @@ describe(outage.name, () => {
       expectUnavailable(await send(server.port, "POST", "/login.data?index", { form: signInForm(user.email!) }), NOT_SAVED, false);
       await outage.end();
       expect(await snapshot()).toBe(before);
+      // Both answers are counted for the operator (decision 022).
+      const metrics = await fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(sample(await metrics.text(), "portal_database_unavailable_total")).toBe(2);
 
       const jar = new Jar();
       const password = jar.store(await send(server.port, "POST", "/login?index", { form: signInForm(user.email!) }));

@@ -3,7 +3,7 @@ import { generate } from "otplib";
 import { db } from "~/lib/db.server.ts";
 import { hashPassword } from "~/lib/passwords.server.ts";
 import { newTotpSecret, sealTotpSecret } from "~/lib/totp.server.ts";
-import { withRequest } from "~/lib/request-context.server.ts";
+import { withRequest } from "~/lib/log.server.ts";
 import { usePostgres } from "./pg.ts";
 
 export const ORIGIN = "http://localhost:3000";
@@ -46,7 +46,9 @@ export class Browser {
     let out: unknown;
     try {
       // As server/app.ts does: code below the route sees the request's User-Agent (the audit row's device).
-      out = await withRequest({ userAgent: request.headers.get("User-Agent") }, () => fn({ request, context: { clientAddress: this.address }, params }));
+      out = await withRequest({ requestId: "test", userAgent: request.headers.get("User-Agent") }, () =>
+        fn({ request, context: { clientAddress: this.address }, params }),
+      );
     } catch (thrown) {
       out = thrown;
     }

@@ -14,6 +14,7 @@ import * as invite from "~/routes/invite.tsx";
 import * as outboxList from "~/routes/dev.outbox.tsx";
 import * as outboxMessage from "~/routes/dev.outbox_.$id.tsx";
 import { startSmtp } from "./smtp.ts";
+import { log } from "~/lib/log.server.ts";
 import { ADDRESS, Browser, createOrg, createUser } from "./helpers.ts";
 import { usePostgres } from "./pg.ts";
 import { appEnv, ensureBuild, freePort, Instance, NodeProcess, send, waitFor } from "./processes.ts";
@@ -165,12 +166,15 @@ describe("13.6 forgot password", () => {
     expect(await db.passwordResetRequest.count()).toBe(0);
 
     await new Browser().post(forgot.action, "/forgot-password", { identifier: user.email! });
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const warn = vi.spyOn(log, "warn").mockImplementation(() => {});
     // The database fails mid-way: the request stays for a later run.
     recorder.failOnce = "OneTimeToken.findFirst";
     expect(await handleRequests()).toEqual({ handled: 0, failed: 1 });
     expect(recorder.failOnce).toBeNull();
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/forgot-password request .* was not handled, attempt 1: disk I\/O error/));
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ attempts: 1, reason: expect.stringMatching(/disk I\/O error/) }),
+      expect.stringMatching(/forgot-password request was not handled/),
+    );
     const kept = await db.passwordResetRequest.findFirstOrThrow();
     expect(kept.attempts).toBe(1);
     expect(await handleRequests()).toEqual({ handled: 0, failed: 0 });
@@ -232,7 +236,7 @@ describe("13.7 mail at rest", () => {
   });
 
   it("13.7 mail at rest: a delivery that fails keeps the whole message for the retry", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(log, "warn").mockImplementation(() => {});
     const down = await startSmtp();
     const port = down.port;
     await down.close();

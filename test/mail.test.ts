@@ -11,6 +11,7 @@ import { deliverDueMail, kickMailWorker, retryDelayMs, startMailWorker } from "~
 import { loader as outboxListLoader } from "~/routes/dev.outbox.tsx";
 import { loader as outboxMessageLoader } from "~/routes/dev.outbox_.$id.tsx";
 import { startSmtp } from "./smtp.ts";
+import { log } from "~/lib/log.server.ts";
 import { ADDRESS, createOrg, createUser } from "./helpers.ts";
 
 const samples: EmailProps = {
@@ -186,7 +187,7 @@ describe("delivery over SMTP", () => {
   });
 
   it("keeps the message when the server is down and delivers it once when it is back", async () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const warn = vi.spyOn(log, "warn").mockImplementation(() => {});
     const first = await startSmtp();
     const port = first.port;
     await first.close();
@@ -200,7 +201,7 @@ describe("delivery over SMTP", () => {
     expect(failed.attempts).toBe(1);
     expect(failed.lastError).toMatch(/ECONNREFUSED/);
     expect(failed.nextAttemptAt.getTime()).toBe(now.getTime() + retryDelayMs(1));
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining(id));
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ mailId: id }), expect.any(String));
 
     // Not due again before the retry time.
     expect(await deliverDueMail(now, transport)).toEqual({ sent: 0, failed: 0 });
@@ -219,7 +220,7 @@ describe("delivery over SMTP", () => {
   });
 
   it("keeps every invitation and reset sent while the server is down, and delivers each once when it is back", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(log, "warn").mockImplementation(() => {});
     const { requestPasswordReset } = await import("~/lib/password-reset.server.ts");
     const { inviteNewUser } = await import("~/lib/invitations.server.ts");
     const down = await startSmtp();

@@ -50,6 +50,7 @@ describe("two instances on one PostgreSQL database", () => {
 
   it("13.9 throttle race: a burst of 40 wrong passwords over both instances has at most 5 checked", async () => {
     const { user } = await createUser();
+    const started = Date.now();
     const replies = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         (i % 2 ? b : a).request("POST", "/login?index", { intent: "password", identifier: user.email!, password: `wrong ${i}` }),
@@ -58,9 +59,14 @@ describe("two instances on one PostgreSQL database", () => {
     const wrong = replies.filter((r) => r.body.includes("don&#x27;t match"));
     const waiting = replies.filter((r) => r.body.includes("Too many failed attempts. You can try again at"));
     expect([wrong.length + waiting.length, replies.every((r) => r.status === 400)]).toEqual([40, true]);
-    // Four plain failures, then the fifth's answer is the wait it started; the other 35 are refused unchecked.
-    expect(wrong.length).toBeLessThanOrEqual(4);
-    expect((await db.signInAttempt.findFirst({ where: { key: { startsWith: `pair:${user.id}|` } } }))?.attempts).toBe(5);
+    // Five checked (four plain failures, then the fifth's answer is the wait it started), the rest refused
+    // unchecked; on a slow machine a burst can outlast a wait (1 s, then 2 s more …), which lets one more in.
+    const elapsed = Date.now() - started;
+    const waitsOver = [1000, 3000, 7000, 15_000].filter((ms) => ms <= elapsed).length;
+    const checked = (await db.signInAttempt.findFirst({ where: { key: { startsWith: `pair:${user.id}|` } } }))?.attempts;
+    expect(checked).toBeGreaterThanOrEqual(5);
+    expect(checked).toBeLessThanOrEqual(5 + waitsOver);
+    expect(wrong.length).toBeLessThanOrEqual(4 + waitsOver);
   });
 
   it('gives exactly one run when "Sync now" is pressed on both instances at once', async () => {

@@ -32,12 +32,22 @@ beforeEach(async () => {
   await emptyDatabase();
 });
 
+// The app logs errors through its logger (app/lib/log.server.ts): an error line is as unexpected as a console.error.
+const { log } = await import("../app/lib/log.server.ts");
+// In this process only (servers the tests start log at their own LOG_LEVEL): no info lines between the results.
+log.level = "warn";
 let errorSpy: ReturnType<typeof vi.spyOn>;
+let logErrorSpy: ReturnType<typeof vi.spyOn>;
 beforeEach(() => {
   errorSpy = vi.spyOn(console, "error");
+  logErrorSpy = vi.spyOn(log, "error");
 });
 afterEach(() => {
   const calls = errorSpy?.mock.calls ?? [];
+  const logged = logErrorSpy?.mock.calls ?? [];
   errorSpy?.mockRestore();
+  logErrorSpy?.mockRestore();
   if (calls.length) throw new Error(`console.error was called: ${calls.map((c: unknown[]) => c.join(" ")).join("\n")}`);
+  const shown = (_: string, v: unknown) => (v instanceof Error ? v.stack : v);
+  if (logged.length) throw new Error(`An error was logged: ${logged.map((c: unknown[]) => JSON.stringify(c, shown)).join("\n")}`);
 });

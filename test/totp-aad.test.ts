@@ -3,6 +3,7 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import { describe, expect, it, type MockInstance } from "vitest";
 import { db } from "~/lib/db.server.ts";
+import { log } from "~/lib/log.server.ts";
 import { resealTotpSecrets } from "~/lib/totp-reseal.server.ts";
 import * as login from "~/routes/login._index.tsx";
 import * as totp from "~/routes/login.totp.tsx";
@@ -35,15 +36,15 @@ function sealV1(secret: string): string {
   return ["v1", iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), body.toString("base64url")].join(".");
 }
 
-/** What the portal logged with console.error (test/setup.ts fails a test on unexpected ones), then forgets it. */
+/** What the portal logged as errors (test/setup.ts fails a test on unexpected ones), then forgets it. */
 function logged(): string[] {
-  const spy = console.error as unknown as MockInstance;
+  const spy = log.error as unknown as MockInstance;
   const lines = spy.mock.calls.map((call) => call.join(" "));
   spy.mockClear();
   return lines;
 }
 
-const silenceErrors = () => (console.error as unknown as MockInstance).mockImplementation(() => {});
+const silenceErrors = () => (log.error as unknown as MockInstance).mockImplementation(() => {});
 const userRow = (id: string) => db.user.findUniqueOrThrow({ where: { id } });
 
 describe("13.12 TOTP secrets bound to their user", () => {

@@ -3,6 +3,7 @@
 // long as an unknown one's (bench/forgot.ts). The server (server/app.ts) runs such jobs once the answer is written;
 // outside a request (tests calling an action, the CLI) they run at once, and the caller may wait for them.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { log } from "./log.server.ts";
 
 type Job = () => Promise<void>;
 
@@ -25,6 +26,7 @@ export async function answering<T>(answer: () => Promise<T>): Promise<T> {
   } finally {
     // In a later turn of the event loop, outside the store: Node flushes a written answer in a process.nextTick,
     // which a job's promise chain (better-sqlite3 answers synchronously) would otherwise hold back.
-    if (jobs.length) setImmediate(() => jobs.forEach((job) => void job().catch((error: unknown) => console.error("A job after an answer failed:", error))));
+    if (jobs.length)
+      setImmediate(() => jobs.forEach((job) => void job().catch((error: unknown) => log.error({ err: error }, "A job after an answer failed."))));
   }
 }

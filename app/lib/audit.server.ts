@@ -1,6 +1,6 @@
 import { db } from "./db.server.ts";
 import { describeDevice } from "./device.ts";
-import { currentRequest } from "./request-context.server.ts";
+import { currentRequest } from "./log.server.ts";
 
 export type AuditInput = {
   action: string;
@@ -26,7 +26,7 @@ export async function audit(event: AuditInput) {
       result: event.result ?? "success",
       detail: event.detail ? JSON.stringify(event.detail) : null,
       ipAddress: event.ipAddress ?? null,
-      device: request ? describeDevice(request.userAgent) : null,
+      device: request ? describeDevice(request.userAgent ?? null) : null,
     },
   });
 }

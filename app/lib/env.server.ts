@@ -63,6 +63,15 @@ const schema = z.object({
     .default(64 * 1024),
   /** Server processes sharing the port (node:cluster); one per core uses the whole machine. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** The least severe log lines written (app/lib/log.server.ts); debug adds /healthz and /metrics requests. */
+  LOG_LEVEL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "must be one of fatal, error, warn, info, debug, trace, silent"))
+    .default("info"),
+  /** The bearer token a Prometheus scraper sends to /metrics; unset, /metrics answers 404. */
+  METRICS_TOKEN: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -hex 32)").max(512).optional(),
   /** Entra ID Sync runs this often for every org with a sync connection; 0 turns the schedule off. */
   SYNC_INTERVAL_MINUTES: z.coerce
     .number()

@@ -3,6 +3,7 @@
 // per-account work after the answer, so the answer takes as long for an unknown identifier as for an account.
 import { db } from "./db.server.ts";
 import { env } from "./env.server.ts";
+import { log } from "./log.server.ts";
 import { audit } from "./audit.server.ts";
 import { findUserByIdentifier } from "./signin/steps.server.ts";
 import { signInStrategyFor } from "./signin/methods.server.ts";
@@ -67,7 +68,7 @@ export async function handlePasswordResetRequests(now = new Date()): Promise<{ h
       const attempts = request.attempts + 1;
       const message = error instanceof Error ? error.message : String(error);
       await db.passwordResetRequest.update({ where: { id: request.id }, data: { attempts, nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)) } });
-      console.warn(`The forgot-password request ${request.id} was not handled, attempt ${attempts}: ${message}`);
+      log.warn({ requestId: request.id, attempts, reason: message }, "A forgot-password request was not handled; it is tried again later");
       failed++;
     }
   }

@@ -8,6 +8,7 @@ import type { Prisma } from "~/generated/prisma/client.ts";
 import { db } from "./db.server.ts";
 import { isPostgresUrl } from "./db-postgres.server.ts";
 import { env } from "./env.server.ts";
+import { log } from "./log.server.ts";
 import { startRepeating } from "./schedule.server.ts";
 import { ADDRESS_WINDOW_MS } from "./throttle.server.ts";
 import { count } from "./wording.ts";
@@ -168,7 +169,7 @@ export function startRetentionScheduler(intervalMinutes = env().RETENTION_INTERV
   if (intervalMinutes <= 0) return () => {};
   const job = async () => {
     const result = await runRetention();
-    if (result.batches) console.log(`Retention: ${describeRetention(result)}`);
+    if (result.batches) log.info({ job: "Retention" }, `Retention: ${describeRetention(result)}`);
   };
   return startRepeating(job, {
     label: "Retention",

@@ -1,6 +1,7 @@
 // A job the server runs on its own, again and again (the sync schedule, retention): never two runs at once, and a
 // database outage is a warning for the log, not a crash; the next run tries again.
 import { isDatabaseUnavailable } from "./db-errors.server.ts";
+import { log } from "./log.server.ts";
 
 export type Repeating = {
   /** Names the job in the log. */
@@ -21,8 +22,8 @@ export function startRepeating(job: () => Promise<void>, { label, firstMs, every
       await job();
     } catch (error) {
       if (isDatabaseUnavailable(error))
-        console.warn(`${label}: the database is unavailable (${(error as Error).message.trim().split("\n").at(-1)}); trying again ${retry}.`);
-      else console.error(`${label}:`, error);
+        log.warn({ job: label, reason: (error as Error).message.trim().split("\n").at(-1) }, `${label}: the database is unavailable; trying again ${retry}`);
+      else log.error({ job: label, err: error }, `${label} stopped on an unexpected error`);
     } finally {
       busy = false;
     }

@@ -6,6 +6,7 @@ import { db } from "./db.server.ts";
 import { randomToken, sha256 } from "./crypto.server.ts";
 import { env } from "./env.server.ts";
 import { safeRedirectPath } from "./security.server.ts";
+import { noteRequestUser } from "./log.server.ts";
 
 export type SessionStage = "pending_totp" | "pending_enrolment" | "active";
 export type AuthMethod = "password_totp" | "password_recovery_code" | "microsoft";
@@ -45,6 +46,7 @@ export async function getSession(request: Request): Promise<LiveSession | null> 
     await db.session.deleteMany({ where: { id: session.id } });
     return null;
   }
+  noteRequestUser(session.user);
   if (now - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     await db.session.update({ where: { id: session.id }, data: { lastSeenAt: new Date(now) } });
   }

@@ -1,5 +1,6 @@
 import { generateSecret, generateURI, verify } from "otplib";
 import QRCode from "qrcode";
+import { log } from "./log.server.ts";
 import { decryptSecret, encryptSecret, SecretError, type SecretFailure } from "./crypto.server.ts";
 
 export const TOTP_ISSUER = "Sign-in portal";
@@ -38,7 +39,7 @@ export function openTotpSecret(sealed: string, owner: TotpSecretOwner): string |
     return decryptSecret(sealed, contextOf(owner));
   } catch (error) {
     if (!(error instanceof SecretError)) throw error;
-    console.error(unreadableSentence(owner, error.reason));
+    log.error(unreadableSentence(owner, error.reason));
     return null;
   }
 }

@@ -7,7 +7,7 @@ import { clientAddress } from "~/lib/context.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { requirePending } from "~/lib/session.server.ts";
 import { completeSignIn } from "~/lib/signin/complete.server.ts";
-import { checkSecondFactor, describeFailure } from "~/lib/signin/steps.server.ts";
+import { checkSignInCode, describeFailure } from "~/lib/signin/steps.server.ts";
 
 export const meta: MetaFunction = () => [{ title: "Enter your code" }];
 
@@ -30,7 +30,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.ok) return data({ errors: parsed.errors, formError: undefined }, { status: 400 });
 
   const address = clientAddress(context);
-  const result = await checkSecondFactor(session.user, parsed.data.code, address);
+  const result = await checkSignInCode(session.user, parsed.data.code, address);
   if (result.kind !== "ok") return data({ errors: undefined, formError: describeFailure(result, "code") }, { status: 400 });
 
   const next = await completeSignIn(request, session.user, { factor: result.method }, address, new URL(request.url).searchParams.get("redirectTo"));

@@ -5,6 +5,8 @@
 // any one-time link) is emptied: the row stays only as a record of what was sent to whom (docs/decisions/013).
 import { db } from "../db.server.ts";
 import { env } from "../env.server.ts";
+import { log } from "../log.server.ts";
+import { metrics } from "../metrics.server.ts";
 import { handlePasswordResetRequests } from "../password-reset.server.ts";
 import { kickMailWorker, retryDelayMs, workerState } from "./queue.server.ts";
 import { transportFromEnv, type MailTransport } from "./transport.server.ts";
@@ -42,12 +44,14 @@ export async function deliverDueMail(now = new Date(), transport: MailTransport 
         where: { id: mail.id },
         data: { attempts, lastError: message.slice(0, 1000), nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)) },
       });
-      console.warn(`Mail ${mail.id} (${mail.template}) was not delivered, attempt ${attempts}: ${message}`);
+      log.warn({ mailId: mail.id, template: mail.template, attempts, reason: message }, "A mail was not delivered; it is tried again later");
+      metrics.mailFailures.inc();
       failed++;
       continue;
     }
     // The recipient has the link now; a backup of the database must not.
     await db.outgoingMail.update({ where: { id: mail.id }, data: { status: "sent", sentAt: new Date(), lastError: null, html: "", text: "" } });
+    metrics.mailSent.inc();
     sent++;
   }
   return { sent, failed };
@@ -66,7 +70,10 @@ export function startMailWorker(intervalMs = 5000, transport?: MailTransport | n
       if (chosen === undefined) chosen = transportFromEnv();
       await deliverDueMail(new Date(), chosen);
     } catch (error) {
-      console.warn(`A mail delivery run stopped early; pending mail is retried on the next run: ${error instanceof Error ? error.message : String(error)}`);
+      log.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        "A mail delivery run stopped early; pending mail is retried on the next run",
+      );
     }
   };
   workerState.started++;

@@ -2,6 +2,7 @@
 // telling "Microsoft said no" apart from "Microsoft could not be reached".
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
 import { env } from "../env.server.ts";
+import { measureMicrosoft, type MicrosoftOutcome } from "../metrics.server.ts";
 
 /** Microsoft could not be reached, was too slow, or answered with a server error or a rate limit. */
 export class MicrosoftUnavailableError extends Error {
@@ -24,7 +25,37 @@ function retryAfter(value: string | null): number | undefined {
 }
 
 /** `timeoutMs` overrides MICROSOFT_TIMEOUT_MS, for requests that are not in front of a person (directory sync). */
-export async function microsoftFetch(url: string, init: RequestInit = {}, options: { timeoutMs?: number } = {}): Promise<Response> {
+export function microsoftFetch(url: string, init: RequestInit = {}, options: { timeoutMs?: number } = {}): Promise<Response> {
+  return measureMicrosoft(endpointOf(url), () => fetchMicrosoft(url, init, options), outcomeOf);
+}
+
+/** The kind of request, for the metrics: a few fixed names, never the tenant or the query. */
+export function endpointOf(url: string): string {
+  const { pathname } = new URL(url);
+  if (pathname.endsWith("/.well-known/openid-configuration")) return "openid_configuration";
+  if (pathname.endsWith("/oauth2/v2.0/token")) return "token";
+  if (pathname.endsWith("/discovery/v2.0/keys")) return "keys";
+  if (pathname.endsWith("/discovery/instance")) return "instance_discovery";
+  if (/\/users\/delta$/.test(pathname)) return "graph_users_delta";
+  if (/\/groups\/delta$/.test(pathname)) return "graph_groups_delta";
+  if (/\/groups(\/|$)/.test(pathname)) return "graph_groups";
+  if (/\/organization$/.test(pathname)) return "graph_organization";
+  return "other";
+}
+
+/** What Microsoft's answer (or the failure to get one) was, for the metrics. */
+export function outcomeOf({ value, error }: { value?: Response; error?: unknown }): MicrosoftOutcome {
+  const status = value?.status ?? (error instanceof MicrosoftUnavailableError ? error.status : undefined);
+  if (status === 429) return "throttled";
+  if (status !== undefined && status >= 500) return "server_error";
+  if (status !== undefined) return status >= 400 ? "rejected" : "ok";
+  const name = (error as Error | undefined)?.name;
+  return name === "TimeoutError" || name === "AbortError" || (error as MicrosoftUnavailableError | undefined)?.reason === "no answer in time"
+    ? "timeout"
+    : "unreachable";
+}
+
+async function fetchMicrosoft(url: string, init: RequestInit, options: { timeoutMs?: number }): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(options.timeoutMs ?? env().MICROSOFT_TIMEOUT_MS) });

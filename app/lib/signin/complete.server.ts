@@ -6,6 +6,8 @@ import { audit } from "../audit.server.ts";
 import { safeRedirectPath } from "../security.server.ts";
 import { startSession, type AuthMethod } from "../session.server.ts";
 import { signInStrategyFor } from "./methods.server.ts";
+import { metrics } from "../metrics.server.ts";
+import { noteRequestUser } from "../log.server.ts";
 
 export type Completed =
   /** Password accepted: the code (or the first-sign-in enrolment) comes next. */
@@ -20,6 +22,9 @@ const withRedirect = (path: string, back: string) => (back && back !== "/" ? `${
 
 export async function completeSignIn(request: Request, user: User, step: Completed, address: string, redirectTo: unknown): Promise<Next> {
   const back = safeRedirectPath(redirectTo, "/");
+  const method = step.factor === "password_totp" ? "totp" : step.factor === "password_recovery_code" ? "recovery" : step.factor;
+  metrics.signIns.inc({ method, outcome: "success" });
+  noteRequestUser(user);
   if (step.factor === "password") {
     const stage = user.totpEnrolledAt ? "pending_totp" : "pending_enrolment";
     const setCookie = await startSession(request, { userId: user.id, stage, clientAddress: address });

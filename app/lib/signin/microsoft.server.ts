@@ -11,6 +11,7 @@ import { safeRedirectPath } from "../security.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { consumeTokenById } from "../tokens.server.ts";
 import { completeSignIn, type Next } from "./complete.server.ts";
+import { metrics } from "../metrics.server.ts";
 import { linkOfferIgnoringDecline, microsoftIdentityOf, signInStrategyFor, userForMicrosoftIdentity, whatIf } from "./methods.server.ts";
 import { freshness, markReauthenticated, RECENT_AUTH_SECONDS } from "./step-up.server.ts";
 
@@ -113,7 +114,14 @@ const CLOCK_SKEW_SECONDS = 60;
 type Callback = { request: Request; query: URLSearchParams; session: LiveSession | null; browserBinding: string | null; address: string };
 
 /** Redeems a callback and does what its flow was for. */
-export async function completeMicrosoft({ request, query, session, browserBinding, address }: Callback): Promise<MicrosoftOutcome> {
+export async function completeMicrosoft(callback: Callback): Promise<MicrosoftOutcome> {
+  const outcome = await microsoftCallback(callback);
+  // Sign-ins only (not linking or re-authentication); successes are counted by completeSignIn.
+  if (outcome.kind === "failed" && outcome.purpose === "signin") metrics.signIns.inc({ method: "microsoft", outcome: "failure" });
+  return outcome;
+}
+
+async function microsoftCallback({ request, query, session, browserBinding, address }: Callback): Promise<MicrosoftOutcome> {
   const outcome = await completeMicrosoftFlow(query, session ? session.id : (browserBinding ?? "none"));
   const purpose = "flow" in outcome ? (outcome.flow?.purpose ?? null) : null;
   const failed = async (code: MicrosoftFailure, detail: Record<string, unknown> = {}, user?: User | null): Promise<MicrosoftOutcome> => {

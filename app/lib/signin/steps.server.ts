@@ -5,7 +5,7 @@ import { db } from "../db.server.ts";
 import { sha256 } from "../crypto.server.ts";
 import { parseIdentifier } from "../identifier.ts";
 import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from "../passwords.server.ts";
-import { ACCOUNT_LOCK_AFTER, attemptKeys, countAttempt, settleAttempt, type AttemptKeys, type Counted } from "../throttle.server.ts";
+import { ACCOUNT_LOCK_AFTER, attemptKeys, countAttempt, settleAttempt, type AttemptKeys, type Counted, type Refused } from "../throttle.server.ts";
 import { checkTotp, openTotpSecret } from "../totp.server.ts";
 import { useRecoveryCode } from "../recovery-codes.server.ts";
 import { audit } from "../audit.server.ts";
@@ -13,6 +13,7 @@ import { signInStrategyFor } from "./methods.server.ts";
 import type { LiveSession } from "../session.server.ts";
 import { confirmPendingTotp } from "../two-factor.server.ts";
 import { duration } from "../wording.ts";
+import { metrics, type SignInMethod } from "../metrics.server.ts";
 
 export type StepFailure = { kind: "invalid" } | { kind: "blocked"; until: Date } | { kind: "locked" };
 
@@ -24,6 +25,23 @@ export async function findUserByIdentifier(raw: string): Promise<User | null> {
 
 function throttleKeys(user: User | null, identifier: string, address: string): AttemptKeys {
   return attemptKeys(user ? user.id : `unknown:${sha256(identifier.trim().toLowerCase())}`, address);
+}
+
+// Attempts the throttle refused unchecked, told apart from failures that set a wait (both answer "blocked"): the
+// metrics count the first as blocked, the second as a failure.
+const refusals = new WeakSet<Refused>();
+
+function refused(attempt: Refused): Refused {
+  refusals.add(attempt);
+  metrics.throttleBlocks.inc({ reason: attempt.kind === "locked" ? "locked" : "wait" });
+  return attempt;
+}
+
+/** Counts a sign-in step that did not succeed (successes are counted where every sign-in completes). */
+function countFailedStep(method: SignInMethod, result: StepFailure | { kind: "ok" }) {
+  if (result.kind === "ok") return;
+  const outcome = result.kind === "locked" ? "locked" : result.kind === "blocked" && refusals.has(result) ? "blocked" : "failure";
+  metrics.signIns.inc({ method, outcome });
 }
 
 /** A counted attempt that failed: its count and the next wait were written when it was counted. */
@@ -44,7 +62,9 @@ export type PasswordResult = StepFailure | { kind: "ok"; user: User; next: "pend
 
 export async function checkPasswordStep(identifier: string, password: string, address: string): Promise<PasswordResult> {
   const user = await findUserByIdentifier(identifier);
-  return passwordOf(user, throttleKeys(user, identifier, address), password, address);
+  const result = await passwordOf(user, throttleKeys(user, identifier, address), password, address);
+  countFailedStep("password", result);
+  return result;
 }
 
 /** The password of a signed-in user (step-up, change password): the same checks and throttling as a sign-in. */
@@ -55,7 +75,7 @@ export function checkPasswordOf(user: User, password: string, address: string): 
 async function passwordOf(user: User | null, keys: AttemptKeys, password: string, address: string): Promise<PasswordResult> {
   if (user?.passwordLockedAt) return { kind: "locked" };
   const attempt = await countAttempt(keys);
-  if (attempt.kind !== "counted") return attempt;
+  if (attempt.kind !== "counted") return refused(attempt);
 
   const usable = user && user.status === "active" && user.passwordHash ? user : null;
   const valid = await verifyPassword(usable?.passwordHash ?? (await dummyPasswordHash()), password);
@@ -76,7 +96,7 @@ export type CodeResult = StepFailure | { kind: "ok"; method: "password_totp" | "
 export async function checkSecondFactor(user: User, code: string, address: string): Promise<CodeResult> {
   if (!user.totpSecret || !user.totpEnrolledAt) return { kind: "invalid" };
   const attempt = await countAttempt(attemptKeys(user.id, address));
-  if (attempt.kind !== "counted") return attempt;
+  if (attempt.kind !== "counted") return refused(attempt);
 
   const compact = code.replace(/\s/g, "");
   if (/^\d{6}$/.test(compact)) {
@@ -101,6 +121,13 @@ export async function checkSecondFactor(user: User, code: string, address: strin
   return fail(attempt, user, address, "signin.code.failed");
 }
 
+/** The code step of a sign-in: checkSecondFactor, counted as a sign-in (step-ups and factor changes are not). */
+export async function checkSignInCode(user: User, code: string, address: string): Promise<CodeResult> {
+  const result = await checkSecondFactor(user, code, address);
+  countFailedStep(/^\d{6}$/.test(code.replace(/\s/g, "")) ? "totp" : "recovery", result);
+  return result;
+}
+
 export function describeFailure(failure: StepFailure, what: "password" | "code"): string {
   if (failure.kind === "locked") {
     return "This account's password is locked after too many failed attempts. Reset your password to sign in again.";
@@ -121,8 +148,14 @@ export type EnrolmentResult = StepFailure | { kind: "ok"; codes: string[] };
 
 /** The first code from a new authenticator app, in the enrolment attempt's session; failures count like any code. */
 export async function confirmEnrolment(session: LiveSession, code: string, address: string): Promise<EnrolmentResult> {
+  const result = await enrolmentCode(session, code, address);
+  countFailedStep("totp", result);
+  return result;
+}
+
+async function enrolmentCode(session: LiveSession, code: string, address: string): Promise<EnrolmentResult> {
   const attempt = await countAttempt(attemptKeys(session.userId, address));
-  if (attempt.kind !== "counted") return attempt;
+  if (attempt.kind !== "counted") return refused(attempt);
   const codes = await confirmPendingTotp(session, code);
   if (!codes) return fail(attempt, session.user, address, "totp.enrol.failed");
   await settleAttempt(attempt, true);

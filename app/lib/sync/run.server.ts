@@ -2,6 +2,8 @@
 // both come through here. One run at a time per integration, across instances (lock.server.ts).
 import type { Integration } from "~/generated/prisma/client.ts";
 import { audit } from "../audit.server.ts";
+import { log } from "../log.server.ts";
+import { metrics } from "../metrics.server.ts";
 import { db } from "../db.server.ts";
 import { appToken } from "../microsoft/consent.server.ts";
 import { MicrosoftUnavailableError } from "../microsoft/http.server.ts";
@@ -147,6 +149,11 @@ export async function finishRun(started: Started): Promise<RunOutcome> {
     });
     const run = await db.syncRun.findUniqueOrThrow({ where: { id: started.runId } });
     const counts = { created: run.created, updated: run.updated, deactivated: run.deactivated, conflicts: run.conflicts, errors: run.errors };
+    countRun(error === null ? "succeeded" : "failed", (finishedAt.getTime() - run.startedAt.getTime()) / 1000, run.pagesDone, counts);
+    log.info(
+      { integrationId: integration.id, runId: run.id, outcome: error === null ? "succeeded" : "failed", pages: run.pagesDone, ...counts },
+      "Entra ID Sync run ended",
+    );
     await audit({
       action: error === null ? "sync.run.succeeded" : "sync.run.failed",
       orgId: integration.orgId,
@@ -157,12 +164,20 @@ export async function finishRun(started: Started): Promise<RunOutcome> {
     });
     return { kind: error === null ? "succeeded" : "failed", runId: run.id, counts, error: message };
   } catch (failure) {
-    console.error("Entra ID Sync could not record the end of a run:", failure);
+    log.error({ err: failure, integrationId: integration.id, runId: started.runId }, "Entra ID Sync could not record the end of a run");
+    countRun("failed", null, walk.pages, walk.counts);
     return { kind: "failed", runId: started.runId, counts: walk.counts, error: message };
   } finally {
     stopHeartbeat();
     await releaseLease(integration.id, started.holder).catch(() => {});
   }
+}
+
+function countRun(outcome: "succeeded" | "failed", seconds: number | null, pages: number, counts: Counts) {
+  metrics.syncRuns.inc({ outcome });
+  if (seconds !== null) metrics.syncSeconds.observe(seconds);
+  metrics.syncPages.inc(pages);
+  for (const change of ["created", "updated", "deactivated"] as const) metrics.syncUsers.inc({ change }, counts[change]);
 }
 
 /** What the admin reads in the run's history. */
@@ -180,7 +195,7 @@ function sentence(error: unknown, retries: number): string {
   }
   if (error instanceof GraphRefusedError || error instanceof GroupNotFoundError || error instanceof LockLostError) return error.message;
   if (error instanceof DeltaExpiredError) return "Microsoft Graph expired the delta token again during a full resync. The next run starts over.";
-  console.error("Entra ID Sync stopped on an unexpected error:", error);
+  log.error({ err: error }, "Entra ID Sync stopped on an unexpected error");
   return `The sync stopped on an unexpected error (${String((error as Error)?.message ?? error).slice(0, 200)}). The next run continues from the last saved page.`;
 }
 
