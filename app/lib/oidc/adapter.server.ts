@@ -1,0 +1,102 @@
+// The OpenID Provider's storage: every object of oidc-provider's models (grants, codes, tokens, its sessions and
+// interactions) is a row of OidcPayload in the portal's database, so that any instance can serve any request;
+// apps (the Client model) are read from OidcClient. Nothing is kept in memory.
+import { errors, type Adapter, type AdapterPayload } from "oidc-provider";
+import { db } from "../db.server.ts";
+import { clientMetadata } from "./clients.server.ts";
+
+const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+
+type Row = { payload: string; expiresAt: Date | null; consumedAt: Date | null };
+
+function live(row: Row | null): AdapterPayload | undefined {
+  if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  return row.consumedAt ? { ...payload, consumed: epoch(row.consumedAt) } : payload;
+}
+
+/** One model of oidc-provider ("Grant", "RefreshToken", ...) on OidcPayload. */
+export class PrismaAdapter implements Adapter {
+  constructor(readonly kind: string) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
+    const columns = {
+      payload: JSON.stringify(payload),
+      // A grant is its own group: ending it deletes the grant and everything issued under it in one statement.
+      grantId: this.kind === "Grant" ? id : (payload.grantId ?? null),
+      userCode: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      accountId: payload.accountId ?? null,
+      clientId: payload.clientId ?? null,
+      expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    };
+    await db.oidcPayload.upsert({ where: { kind_id: { kind: this.kind, id } }, create: { kind: this.kind, id, ...columns }, update: columns });
+  }
+
+  async find(id: string) {
+    return live(await db.oidcPayload.findUnique({ where: { kind_id: { kind: this.kind, id } } }));
+  }
+
+  async findByUid(uid: string) {
+    return live(await db.oidcPayload.findFirst({ where: { kind: this.kind, uid } }));
+  }
+
+  async findByUserCode(userCode: string) {
+    return live(await db.oidcPayload.findFirst({ where: { kind: this.kind, userCode } }));
+  }
+
+  /**
+   * Marks a code or refresh token used, once: of two requests racing with the same one, the second finds it
+   * already used, which is a replay, and the whole grant ends (the library checks `consumed` only before this).
+   */
+  async consume(id: string) {
+    const key = { kind: this.kind, id };
+    const { count } = await db.oidcPayload.updateMany({ where: { ...key, consumedAt: null }, data: { consumedAt: new Date() } });
+    if (count === 1) return;
+    const row = await db.oidcPayload.findUnique({ where: { kind_id: key }, select: { grantId: true } });
+    if (row?.grantId) await this.revokeByGrantId(row.grantId);
+    throw new errors.InvalidGrant("the code or refresh token was already used; the app must sign in again");
+  }
+
+  async destroy(id: string) {
+    await db.oidcPayload.deleteMany({ where: { kind: this.kind, id } });
+  }
+
+  /** Ends a grant: the grant itself and every code and token issued under it, whatever the model. */
+  async revokeByGrantId(grantId: string) {
+    await db.oidcPayload.deleteMany({ where: { grantId } });
+  }
+}
+
+/** The registered apps (read-only: apps are created by the operator's CLI, not by dynamic registration). */
+class ClientAdapter implements Adapter {
+  async find(id: string) {
+    const client = await db.oidcClient.findUnique({ where: { clientId: id } });
+    return client ? (clientMetadata(client) as AdapterPayload) : undefined;
+  }
+  async upsert() {
+    throw new Error("Apps are registered with `npm run portal -- app:create`, not through the provider.");
+  }
+  async findByUid() {
+    return undefined;
+  }
+  async findByUserCode() {
+    return undefined;
+  }
+  async consume() {}
+  async destroy() {}
+  async revokeByGrantId() {}
+}
+
+export const adapterFor = (name: string): Adapter => (name === "Client" ? new ClientAdapter() : new PrismaAdapter(name));
+
+/**
+ * Ends every app grant of a user — the grants, their codes, access and refresh tokens — and the provider's own
+ * sessions for them: what signing out everywhere, disabling and a password reset do to apps (for the lead to call).
+ */
+export async function endAppGrantsOf(userId: string) {
+  const grants = await db.oidcPayload.findMany({ where: { accountId: userId, grantId: { not: null } }, select: { grantId: true }, distinct: ["grantId"] });
+  const grantIds = grants.map((g) => g.grantId!);
+  const { count } = await db.oidcPayload.deleteMany({ where: { OR: [{ accountId: userId }, { grantId: { in: grantIds } }] } });
+  return { grants: grantIds.length, rows: count };
+}
