@@ -122,3 +122,27 @@ export async function authorizationRequest(config: oidc.Configuration, redirectU
 
 export const redeem = (config: oidc.Configuration, started: Started, callback: URL) =>
   oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: started.verifier, expectedState: started.state, expectedNonce: started.nonce });
+
+/** A browser already signed in to the portal as `user` (an active session, as after password + TOTP). */
+export async function signedInBrowser(origin: string, user: { id: string }, authMethod: "password_totp" | "microsoft" = "password_totp") {
+  const { startSession } = await import("~/lib/session.server.ts");
+  const browser = new OidcBrowser(origin);
+  const setCookie = await startSession(new Request(`${origin}/`), { userId: user.id, stage: "active", authMethod, clientAddress: "203.0.113.9" });
+  const [pair] = setCookie.split(";");
+  const eq = pair!.indexOf("=");
+  browser.cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+  return browser;
+}
+
+/** The error an openid-client call failed with (its OAuth error code), or "ok". */
+export async function outcome(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return "ok";
+  } catch (error) {
+    // A 401 with WWW-Authenticate carries the code in its challenge.
+    const challenge = (error as { cause?: { parameters?: { error?: string } }[] }).cause;
+    const fromChallenge = Array.isArray(challenge) ? challenge[0]?.parameters?.error : undefined;
+    return (error as { error?: string }).error ?? fromChallenge ?? (error as { code?: string }).code ?? String(error);
+  }
+}

@@ -1,10 +1,13 @@
 // The portal as OpenID Provider, with openid-client as the app (relying party): discovery, PKCE, redirect URIs,
 // state and nonce, codes, refresh rotation and reuse, revocation, id_token, and the hand-off to the portal's sign-in.
+import { decodeProtectedHeader } from "jose";
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "~/lib/db.server.ts";
+import { endAppGrantsOf } from "~/lib/oidc/adapter.server.ts";
 import { createApp } from "~/lib/oidc/clients.server.ts";
-import { createUser } from "./helpers.ts";
-import { appConfig, authorizationRequest, OidcBrowser, redeem, startPortal, type Portal } from "./oidc-browser.ts";
+import { createUser, totpCode, PASSWORD } from "./helpers.ts";
+import { appConfig, authorizationRequest, OidcBrowser, outcome, redeem, signedInBrowser, startPortal, type Portal, type Started } from "./oidc-browser.ts";
 
 let portal: Portal;
 beforeAll(async () => {
@@ -13,40 +16,434 @@ beforeAll(async () => {
 afterAll(() => portal?.close());
 
 const LOOPBACK = "http://127.0.0.1/callback";
+const AT_PORT = "http://127.0.0.1:53117/callback";
 
 async function desktopApp(redirectUris = [LOOPBACK]) {
   const { app } = await createApp({ name: "Desktop", redirectUris });
   return { clientId: app.clientId, config: await appConfig(portal.origin, app.clientId) };
 }
 
+/** An app's sign-in by a user already signed in to the portal: straight to the redirect URI with a code. */
+async function quickSignIn(config: oidc.Configuration, browser: OidcBrowser, redirectUri = AT_PORT, extra: Record<string, string> = {}) {
+  const started = await authorizationRequest(config, redirectUri, extra);
+  const { left, last } = await browser.follow(started.url.href);
+  expect(left, `stopped at ${last.url}: ${last.body.slice(0, 300)}`).toBeDefined();
+  return { started, callback: left! };
+}
+
+async function signedInTokens() {
+  const { user } = await createUser();
+  const { config, clientId } = await desktopApp();
+  const browser = await signedInBrowser(portal.origin, user);
+  const { started, callback } = await quickSignIn(config, browser);
+  return { user, config, clientId, browser, started, callback, tokens: await redeem(config, started, callback) };
+}
+
+/** The authorization request as a URL of the portal, with some parameters changed (null removes one). */
+function tampered(started: Started, changes: Record<string, string | null>) {
+  const url = new URL(started.url);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null) url.searchParams.delete(name);
+    else url.searchParams.set(name, value);
+  }
+  return url.href;
+}
+
 describe("discovery", () => {
-  it("serves the metadata at /.well-known/openid-configuration with the issuer the portal's origin", async () => {
+  it("serves the metadata at /.well-known/openid-configuration, issuer the portal's origin, code + S256 only", async () => {
     const { config } = await desktopApp();
     const meta = config.serverMetadata();
     expect(meta.issuer).toBe(portal.origin);
     expect(meta.authorization_endpoint).toBe(`${portal.origin}/oidc/auth`);
     expect(meta.token_endpoint).toBe(`${portal.origin}/oidc/token`);
+    expect(meta.userinfo_endpoint).toBe(`${portal.origin}/oidc/me`);
+    expect(meta.revocation_endpoint).toBe(`${portal.origin}/oidc/token/revocation`);
+    expect(meta.end_session_endpoint).toBe(`${portal.origin}/oidc/session/end`);
+    expect(meta.jwks_uri).toBe(`${portal.origin}/oidc/jwks`);
     expect(meta.code_challenge_methods_supported).toEqual(["S256"]);
     expect(meta.response_types_supported).toEqual(["code"]);
+    expect(meta.grant_types_supported).not.toContain("implicit");
+    expect(meta.grant_types_supported).not.toContain("password");
+  });
+
+  it("publishes only the public half of the signing keys", async () => {
+    const jwks = (await (await fetch(`${portal.origin}/oidc/jwks`)).json()) as { keys: Record<string, string>[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(["test-key-1"]);
+    for (const key of jwks.keys) expect(key.d).toBeUndefined();
   });
 });
 
-describe("sign-in", () => {
-  it("signs a password + TOTP user in through the portal's pages and returns to the loopback port", async () => {
+describe("sign-in through the portal's pages", () => {
+  it("a password + TOTP user signs in and the browser returns to the app's loopback port", async () => {
     const { user, secret } = await createUser();
     const { config } = await desktopApp();
     const browser = new OidcBrowser(portal.origin);
-    const started = await authorizationRequest(config, "http://127.0.0.1:53117/callback");
+    const started = await authorizationRequest(config, AT_PORT);
     const first = await browser.follow(started.url.href);
     expect(first.left).toBeUndefined();
     const done = await browser.signIn(first.last, user.email!, secret);
     expect(done.left?.origin).toBe("http://127.0.0.1:53117");
+    expect(done.left?.searchParams.get("state")).toBe(started.state);
     const tokens = await redeem(config, started, done.left!);
     const claims = tokens.claims()!;
-    expect(claims.sub).toBe(user.id);
-    expect(claims.amr).toEqual(["pwd", "otp", "mfa"]);
+    expect(claims).toMatchObject({ sub: user.id, amr: ["pwd", "otp", "mfa"], nonce: started.nonce });
     const info = await oidc.fetchUserInfo(config, tokens.access_token, user.id);
     expect(info).toMatchObject({ sub: user.id, name: user.name, email: user.email, org: { id: user.orgId } });
     expect(tokens.refresh_token).toBeTruthy();
+    expect(tokens.expires_in).toBe(600);
+  });
+
+  it("a user already signed in to the portal gets no page at all, and sub is the same at every sign-in", async () => {
+    const { user, config, browser, tokens } = await signedInTokens();
+    const again = await quickSignIn(config, browser);
+    const second = await redeem(config, again.started, again.callback);
+    expect(second.claims()!.sub).toBe(user.id);
+    expect(tokens.claims()!.sub).toBe(user.id);
+  });
+
+  it("a Microsoft session gives amr fed", async () => {
+    const { user } = await createUser({ password: null, totp: false });
+    const { config } = await desktopApp();
+    const { started, callback } = await quickSignIn(config, await signedInBrowser(portal.origin, user, "microsoft"));
+    expect((await redeem(config, started, callback)).claims()!.amr).toEqual(["fed"]);
+  });
+
+  it("prompt=login asks a signed-in user to sign in again, and auth_time is the new sign-in", async () => {
+    const { user, secret } = await createUser();
+    const { config } = await desktopApp();
+    const browser = await signedInBrowser(portal.origin, user);
+    const asked = Math.floor(Date.now() / 1000);
+    const started = await authorizationRequest(config, AT_PORT, { prompt: "login" });
+    const { last, left } = await browser.follow(started.url.href);
+    expect(left).toBeUndefined();
+    expect(new URL(last.url).pathname).toBe("/settings/confirm");
+    expect(last.body).toContain("asks you to sign in again");
+    const confirmed = await browser.follow(last.url, { intent: "password", password: PASSWORD, code: await totpCode(secret) });
+    expect(confirmed.left?.origin).toBe("http://127.0.0.1:53117");
+    const claims = (await redeem(config, started, confirmed.left!)).claims()!;
+    expect(claims.auth_time).toBeGreaterThanOrEqual(asked);
+  });
+
+  it("prompt=login from a browser that is not signed in goes through the sign-in pages once, not in a loop", async () => {
+    const { user, secret } = await createUser();
+    const { config } = await desktopApp();
+    const browser = new OidcBrowser(portal.origin);
+    const started = await authorizationRequest(config, AT_PORT, { prompt: "login" });
+    const first = await browser.follow(started.url.href);
+    const done = await browser.signIn(first.last, user.email!, secret);
+    expect(done.left?.searchParams.get("code")).toBeTruthy();
+  });
+
+  it("max_age: a sign-in older than it asks again, a recent one does not", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const browser = await signedInBrowser(portal.origin, user);
+    await quickSignIn(config, browser, AT_PORT, { max_age: "600" });
+    await db.session.updateMany({ where: { userId: user.id }, data: { authenticatedAt: new Date(Date.now() - 120_000) } });
+    const started = await authorizationRequest(config, AT_PORT, { max_age: "60" });
+    const { last, left } = await browser.follow(started.url.href);
+    expect(left).toBeUndefined();
+    expect(new URL(last.url).pathname).toBe("/settings/confirm");
+  });
+
+  it("after signing out of the portal, the app's next sign-in shows the portal's sign-in again", async () => {
+    const { user, config, browser } = await signedInTokens();
+    await db.session.deleteMany({ where: { userId: user.id } });
+    const started = await authorizationRequest(config, AT_PORT);
+    const { last, left } = await browser.follow(started.url.href);
+    expect(left).toBeUndefined();
+    expect(new URL(last.url).pathname).toBe("/login");
+  });
+
+  it("another user signed in to the portal in that browser gets a grant of their own, not the first user's", async () => {
+    const { config, browser, user } = await signedInTokens();
+    const { user: other } = await createUser();
+    const otherBrowser = await signedInBrowser(portal.origin, other);
+    browser.cookies.set("__session", otherBrowser.cookies.get("__session")!);
+    const again = await quickSignIn(config, browser);
+    const claims = (await redeem(config, again.started, again.callback)).claims()!;
+    expect(claims.sub).toBe(other.id);
+    expect(claims.sub).not.toBe(user.id);
+  });
+
+  it("prompt=none without any sign-in answers login_required to the app", async () => {
+    const { config } = await desktopApp();
+    const started = await authorizationRequest(config, AT_PORT, { prompt: "none" });
+    const { left } = await new OidcBrowser(portal.origin).follow(started.url.href);
+    expect(left?.searchParams.get("error")).toBe("login_required");
+  });
+
+  it("an interaction opened in another browser (a link sent to a signed-in victim) finishes nothing", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const attacker = new OidcBrowser(portal.origin);
+    const started = await authorizationRequest(config, AT_PORT);
+    const step = await attacker.request(started.url.href);
+    const interaction = step.location!;
+    expect(new URL(interaction).pathname).toMatch(/^\/oidc\/interaction\//);
+    const victim = await signedInBrowser(portal.origin, user);
+    const visit = await victim.follow(interaction);
+    expect(visit.left).toBeUndefined();
+    expect(visit.last.status).toBe(400);
+    expect(visit.last.body).toContain("This sign-in has ended");
+    // The attacker's browser, resuming, gets no code for the victim.
+    const resumed = await attacker.follow(interaction);
+    expect(resumed.left).toBeUndefined();
+    expect(new URL(resumed.last.url).pathname).toBe("/login");
+  });
+});
+
+describe("PKCE", () => {
+  it("refuses an authorization request without a code_challenge", async () => {
+    const { config } = await desktopApp();
+    const started = await authorizationRequest(config, AT_PORT);
+    const { left } = await (
+      await signedInBrowser(portal.origin, (await createUser()).user)
+    ).follow(tampered(started, { code_challenge: null, code_challenge_method: null }));
+    expect(left?.searchParams.get("error")).toBe("invalid_request");
+    expect(left?.searchParams.get("code")).toBeNull();
+  });
+
+  it("refuses code_challenge_method=plain", async () => {
+    const { config } = await desktopApp();
+    const started = await authorizationRequest(config, AT_PORT);
+    const browser = await signedInBrowser(portal.origin, (await createUser()).user);
+    const { left } = await browser.follow(tampered(started, { code_challenge: started.verifier, code_challenge_method: "plain" }));
+    expect(left?.searchParams.get("error")).toBe("invalid_request");
+  });
+
+  it("refuses a wrong verifier at the token endpoint, and a missing one", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const browser = await signedInBrowser(portal.origin, user);
+    const one = await quickSignIn(config, browser);
+    expect(
+      await outcome(oidc.authorizationCodeGrant(config, one.callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: one.started.state })),
+    ).toBe("invalid_grant");
+    const two = await quickSignIn(config, browser);
+    expect(await outcome(oidc.authorizationCodeGrant(config, two.callback, { expectedState: two.started.state }))).toBe("invalid_grant");
+  });
+});
+
+describe("redirect URIs", () => {
+  it("accepts any port on a registered loopback URI, on 127.0.0.1 and [::1]", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp([LOOPBACK, "http://[::1]/callback"]);
+    const browser = await signedInBrowser(portal.origin, user);
+    for (const uri of ["http://127.0.0.1:1024/callback", "http://127.0.0.1:65000/callback", "http://[::1]:8080/callback", LOOPBACK]) {
+      const { started, callback } = await quickSignIn(config, browser, uri);
+      expect(callback.href.startsWith(uri.replace("/callback", ""))).toBe(true);
+      expect((await redeem(config, started, callback)).claims()!.sub).toBe(user.id);
+    }
+  });
+
+  it("returns to a private-use scheme the app registered", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp(["com.example.portal:/callback"]);
+    const { callback } = await quickSignIn(config, await signedInBrowser(portal.origin, user), "com.example.portal:/callback");
+    expect(callback.protocol).toBe("com.example.portal:");
+    expect(callback.searchParams.get("code")).toBeTruthy();
+  });
+
+  it.each([
+    ["another host", "http://evil.example/callback"],
+    ["localhost", "http://localhost:53117/callback"],
+    ["another path", "http://127.0.0.1:53117/other"],
+    ["a longer path", "http://127.0.0.1:53117/callback/more"],
+    ["another scheme", "https://127.0.0.1:53117/callback"],
+    ["a private-use scheme not registered", "com.example.portal:/callback"],
+    ["a query added", "http://127.0.0.1:53117/callback?next=/x"],
+  ])("refuses %s with a page, never redirecting there", async (_what, uri) => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const started = await authorizationRequest(config, AT_PORT);
+    const { last, left } = await (await signedInBrowser(portal.origin, user)).follow(tampered(started, { redirect_uri: uri }));
+    expect(left).toBeUndefined();
+    expect(last.status).toBe(400);
+    expect(last.body).toContain("sign-in request was refused");
+  });
+
+  it("refuses a code redeemed with another redirect_uri than the one it was issued for", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const { started, callback } = await quickSignIn(config, await signedInBrowser(portal.origin, user));
+    const response = await fetch(`${portal.origin}/oidc/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: callback.searchParams.get("code")!,
+        redirect_uri: "http://127.0.0.1:9999/callback",
+        code_verifier: started.verifier,
+        client_id: config.clientMetadata().client_id,
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe("invalid_grant");
+  });
+});
+
+describe("state, nonce and the id_token", () => {
+  it("returns the state unchanged; the app's check refuses another state and another nonce", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const browser = await signedInBrowser(portal.origin, user);
+    const one = await quickSignIn(config, browser);
+    expect(await outcome(oidc.authorizationCodeGrant(config, one.callback, { pkceCodeVerifier: one.started.verifier, expectedState: "another" }))).not.toBe(
+      "ok",
+    );
+    const two = await quickSignIn(config, browser);
+    expect(
+      await outcome(
+        oidc.authorizationCodeGrant(config, two.callback, {
+          pkceCodeVerifier: two.started.verifier,
+          expectedState: two.started.state,
+          expectedNonce: "another",
+        }),
+      ),
+    ).not.toBe("ok");
+  });
+
+  it("is signed with the first key (ES256), for this app, from this issuer, short-lived, with auth_time", async () => {
+    const { tokens, clientId, user } = await signedInTokens();
+    const claims = tokens.claims()!;
+    expect(decodeProtectedHeader(tokens.id_token!)).toMatchObject({ alg: "ES256", kid: "test-key-1" });
+    expect(claims.iss).toBe(portal.origin);
+    expect(claims.aud).toBe(clientId);
+    expect(claims.sub).toBe(user.id);
+    expect(claims.exp - claims.iat).toBe(600);
+    expect(typeof claims.auth_time).toBe("number");
+  });
+});
+
+describe("codes, refresh tokens and revocation", () => {
+  it("a code works once; redeemed again it is refused and the grant it made ends", async () => {
+    const { config, started, callback, tokens, user } = await signedInTokens();
+    expect(await outcome(redeem(config, started, callback))).toBe("invalid_grant");
+    expect(await outcome(oidc.fetchUserInfo(config, tokens.access_token, user.id))).not.toBe("ok");
+    expect(await outcome(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe("invalid_grant");
+  });
+
+  it("a refresh gives a new refresh token; the old one used again ends the whole grant", async () => {
+    const { config, tokens, user } = await signedInTokens();
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toBeTruthy();
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    expect(refreshed.claims()!.sub).toBe(user.id);
+    expect(await outcome(oidc.fetchUserInfo(config, refreshed.access_token, user.id))).toBe("ok");
+    // The stolen copy of the first refresh token is used: the grant ends, for the thief and the app alike.
+    expect(await outcome(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe("invalid_grant");
+    expect(await outcome(oidc.refreshTokenGrant(config, refreshed.refresh_token!))).toBe("invalid_grant");
+    expect(await outcome(oidc.fetchUserInfo(config, refreshed.access_token, user.id))).not.toBe("ok");
+    expect(await db.oidcPayload.count({ where: { accountId: user.id, kind: { in: ["Grant", "RefreshToken", "AccessToken"] } } })).toBe(0);
+  });
+
+  it("two refreshes racing with the same token: at most one succeeds, and then no refresh token of the grant works", async () => {
+    const { config, tokens } = await signedInTokens();
+    const race = await Promise.allSettled([oidc.refreshTokenGrant(config, tokens.refresh_token!), oidc.refreshTokenGrant(config, tokens.refresh_token!)]);
+    const won = race.filter((r) => r.status === "fulfilled");
+    expect(won.length).toBeLessThanOrEqual(1);
+    for (const r of won) {
+      const token = (r as PromiseFulfilledResult<oidc.TokenEndpointResponse>).value.refresh_token!;
+      expect(await outcome(oidc.refreshTokenGrant(config, token))).toBe("invalid_grant");
+    }
+  });
+
+  it("a refresh token outlives the provider's browser session (the grant is the app's session)", async () => {
+    const { config, tokens, user } = await signedInTokens();
+    await db.oidcPayload.deleteMany({ where: { kind: "Session" } });
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.claims()!.sub).toBe(user.id);
+  });
+
+  it("revoking the refresh token ends it; the app cannot refresh any more", async () => {
+    const { config, tokens } = await signedInTokens();
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    expect(await outcome(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe("invalid_grant");
+  });
+
+  it("revoking the access token ends it at once (tokens are looked up, not self-contained)", async () => {
+    const { config, tokens, user } = await signedInTokens();
+    await oidc.tokenRevocation(config, tokens.access_token);
+    expect(await outcome(oidc.fetchUserInfo(config, tokens.access_token, user.id))).not.toBe("ok");
+  });
+
+  it("a disabled user's refresh is refused", async () => {
+    const { config, tokens, user } = await signedInTokens();
+    await db.user.update({ where: { id: user.id }, data: { status: "disabled" } });
+    expect(await outcome(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe("invalid_grant");
+  });
+
+  it("endAppGrantsOf ends every grant of that user and no other user's", async () => {
+    const mine = await signedInTokens();
+    const second = await quickSignIn(mine.config, mine.browser);
+    const mineAgain = await redeem(mine.config, second.started, second.callback);
+    const theirs = await signedInTokens();
+    expect(await endAppGrantsOf(mine.user.id)).toMatchObject({ grants: 2 });
+    for (const token of [mine.tokens.refresh_token!, mineAgain.refresh_token!]) {
+      expect(await outcome(oidc.refreshTokenGrant(mine.config, token))).toBe("invalid_grant");
+    }
+    expect(await outcome(oidc.fetchUserInfo(mine.config, mineAgain.access_token, mine.user.id))).not.toBe("ok");
+    expect(await outcome(oidc.refreshTokenGrant(theirs.config, theirs.tokens.refresh_token!))).toBe("ok");
+  });
+
+  it("an app cannot redeem another app's code", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const other = await desktopApp();
+    const { started, callback } = await quickSignIn(config, await signedInBrowser(portal.origin, user));
+    expect(await outcome(oidc.authorizationCodeGrant(other.config, callback, { pkceCodeVerifier: started.verifier, expectedState: started.state }))).toBe(
+      "invalid_grant",
+    );
+  });
+});
+
+describe("what is not offered", () => {
+  it("refuses the implicit flow and the password grant", async () => {
+    const { config, clientId } = await desktopApp();
+    const started = await authorizationRequest(config, AT_PORT);
+    const { left, last } = await (
+      await signedInBrowser(portal.origin, (await createUser()).user)
+    ).follow(tampered(started, { response_type: "id_token token" }));
+    expect(left?.searchParams.get("error") ?? left?.hash ?? last.body).toMatch(/unsupported_response_type/);
+    const response = await fetch(`${portal.origin}/oidc/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "password", username: "a@example.test", password: PASSWORD, client_id: clientId }),
+    });
+    expect(((await response.json()) as { error: string }).error).toBe("unsupported_grant_type");
+  });
+
+  it("answers a token request larger than MAX_BODY_BYTES with 413 before reading it", async () => {
+    const response = await fetch(`${portal.origin}/oidc/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "grant_type=refresh_token&refresh_token=" + "a".repeat(70_000),
+    });
+    expect(response.status).toBe(413);
+  });
+
+  it("still refuses a cross-site POST to the authorization endpoint (only the apps' endpoints are exempt)", async () => {
+    const response = await fetch(`${portal.origin}/oidc/auth`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: "https://evil.example" },
+      body: "client_id=x",
+    });
+    expect(response.status).toBe(403);
+  });
+});
+
+describe("confidential apps", () => {
+  it("need their secret at the token endpoint; the stored value is a hash", async () => {
+    const { user } = await createUser();
+    const { app, secret } = await createApp({ name: "Server app", redirectUris: ["https://app.example.test/callback"], confidential: true });
+    expect(app.secretHash).not.toContain(secret!);
+    const config = await appConfig(portal.origin, app.clientId, secret);
+    const browser = await signedInBrowser(portal.origin, user);
+    const good = await quickSignIn(config, browser, "https://app.example.test/callback");
+    expect((await redeem(config, good.started, good.callback)).claims()!.sub).toBe(user.id);
+    const wrong = await appConfig(portal.origin, app.clientId, "not-the-secret");
+    const bad = await quickSignIn(wrong, browser, "https://app.example.test/callback");
+    expect(await outcome(redeem(wrong, bad.started, bad.callback))).toBe("invalid_client");
   });
 });

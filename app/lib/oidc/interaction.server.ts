@@ -59,16 +59,16 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
   const session = await portalSessionOf(req.headers.cookie);
   if (!session) return redirect(res, `/login?redirectTo=${encodeURIComponent(back)}`);
   const authenticatedAt = (session.authenticatedAt ?? session.createdAt).getTime();
-  if (since !== undefined && authenticatedAt < since) {
+  if (prompt.name === "login" && since !== undefined && authenticatedAt < since) {
     return redirect(res, `/settings/confirm?since=${since}&redirectTo=${encodeURIComponent(back)}`);
   }
 
+  if (details.session && details.session.accountId !== session.userId) await forgetProviderSession(details.uid, details.session.cookie);
   if (prompt.name === "login") {
     const login = { accountId: session.userId, amr: amrOf(session.authMethod), ts: Math.floor(authenticatedAt / 1000), remember: false };
     return provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
   }
   // Every registered app is first-party: whatever it asks of the user's own data is granted without a page.
-  if (details.session?.accountId !== session.userId) return redirect(res, `/login?redirectTo=${encodeURIComponent(back)}`);
   const grant =
     (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
     new provider.Grant({ accountId: session.userId, clientId: String(params.client_id) });
@@ -77,4 +77,18 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
   if (missing?.length) grant.addOIDCClaims(missing);
   const grantId = await grant.save();
   return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
+/**
+ * Another user signed in to the portal in this browser than the one the provider's session remembers: that session
+ * is dropped here (app grants do not depend on it), instead of the library's sign-out page that would end the first
+ * user's app grants made in this browser and needs a script or a click.
+ */
+async function forgetProviderSession(uid: string, sessionId: string | undefined) {
+  const provider = oidcProvider();
+  if (sessionId) await provider.Session.adapter.destroy(sessionId);
+  const interaction = await provider.Interaction.find(uid);
+  if (!interaction) return;
+  delete interaction.session;
+  await interaction.save(interaction.exp! - Math.floor(Date.now() / 1000));
 }

@@ -25,6 +25,8 @@ export const LIFETIMES = {
   Session: 12 * 3600,
 };
 
+const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+
 export const SCOPES = ["openid", "offline_access", "profile", "email", "org"];
 
 /** What oidc-provider needs to know of how the user signed in to the portal (RFC 8176 values). */
@@ -57,13 +59,19 @@ const portalSessionCheck = new interactionPolicy.Check(
   async (ctx) => {
     if (ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
     const portal = await portalSessionOf(ctx.get("cookie"));
-    return portal && portal.userId === ctx.oidc.session?.accountId ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    const session = ctx.oidc.session;
+    // The same sign-in, too: after a re-authentication in the portal, the provider learns its time (auth_time, max_age).
+    const same = portal && portal.userId === session?.accountId && epoch(portal.authenticatedAt ?? portal.createdAt) === session.loginTs;
+    return same ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
   },
 );
 
 function policy() {
   const base = interactionPolicy.base();
   base.get("login")!.checks.add(portalSessionCheck);
+  // The library asks native apps for consent at every sign-in; the portal's apps are first-party (decision 019
+  // says what that gives up, RFC 8252 §8.6).
+  base.get("consent")!.checks.remove("native_client_prompt");
   return base;
 }
 
@@ -132,6 +140,9 @@ export function providerConfiguration(): Configuration {
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     rotateRefreshToken: true,
+    // An app grant lives on its own (its lifetimes below, ended by revocation or by the portal's rules), not as long
+    // as the provider's browser session, which the interaction re-creates from the portal session as needed.
+    expiresWithSession: async () => false,
     ttl: {
       AuthorizationCode: LIFETIMES.AuthorizationCode,
       AccessToken: LIFETIMES.AccessToken,
