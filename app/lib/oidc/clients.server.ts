@@ -5,6 +5,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { OidcClient } from "~/generated/prisma/client.ts";
 import { sha256 } from "../crypto.server.ts";
 import { db } from "../db.server.ts";
+import { InputError } from "../orgs.server.ts";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -13,7 +14,8 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]"]);
 /** Schemes a browser or the system handles itself: an app cannot claim them (RFC 8252 §7.1, §8.4). */
 const FORBIDDEN_SCHEMES = new Set(["javascript:", "data:", "file:", "vbscript:", "blob:", "about:", "ftp:", "ws:", "wss:", "mailto:", "tel:"]);
 
-export class AppRegistrationError extends Error {}
+/** What the operator typed cannot be registered; the message is one sentence saying why. */
+export class AppRegistrationError extends InputError {}
 
 /**
  * Why a redirect URI cannot be registered, in one sentence, or null when it can. A native app may use a loopback
