@@ -50,7 +50,14 @@ export function redirectUriProblem(uri: string, type: "native" | "web"): string 
   return null;
 }
 
-export type NewApp = { name: string; redirectUris: string[]; confidential?: boolean; grantTypes?: string[] };
+export type NewApp = {
+  name: string;
+  redirectUris: string[];
+  confidential?: boolean;
+  grantTypes?: string[];
+  /** A client ID of one's choosing (the demo's "desktop-demo"); a random one otherwise. */
+  clientId?: string;
+};
 
 /** Registers an app; the secret of a confidential app is returned here once and kept only as a hash. */
 export async function createApp(input: NewApp): Promise<{ app: OidcClient; secret?: string }> {
@@ -69,10 +76,13 @@ export async function createApp(input: NewApp): Promise<{ app: OidcClient; secre
     }
   }
   if (!grantTypes.includes("authorization_code")) throw new AppRegistrationError("Every app signs in with authorization_code; add it to --grant-types.");
+  if (input.clientId !== undefined && !/^[A-Za-z0-9._-]{3,64}$/.test(input.clientId)) {
+    throw new AppRegistrationError("A client ID is 3 to 64 letters, digits, dots, dashes or underscores.");
+  }
   const secret = input.confidential ? randomBytes(32).toString("base64url") : undefined;
   const app = await db.oidcClient.create({
     data: {
-      clientId: randomBytes(16).toString("base64url"),
+      clientId: input.clientId ?? randomBytes(16).toString("base64url"),
       name,
       applicationType: type,
       redirectUris: JSON.stringify([...new Set(input.redirectUris)]),
