@@ -1,0 +1,57 @@
+// Two portal instances on one database, as behind a load balancer: the provider keeps nothing in a process, so a
+// code issued by one is redeemed at the other, and a refresh token rotated at one is refused for reuse at the other.
+import * as oidc from "openid-client";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createApp } from "~/lib/oidc/clients.server.ts";
+import { createUser } from "./helpers.ts";
+import { authorizationRequest, outcome, redeem, signedInBrowser } from "./oidc-browser.ts";
+import { appEnv, ensureBuild, freePort, Instance } from "./processes.ts";
+
+const instances: Instance[] = [];
+let origin = "";
+
+beforeAll(async () => {
+  ensureBuild();
+  const ports = [await freePort(), await freePort()];
+  origin = `http://127.0.0.1:${ports[0]}`;
+  process.env.APP_ORIGIN = origin;
+  (await import("~/lib/env.server.ts")).reloadEnv();
+  for (const port of ports) {
+    const instance = new Instance(port);
+    instance.start(appEnv({ NODE_ENV: "production", APP_ORIGIN: origin, SMTP_URL: "", DEMO_MODE: "false", TRUST_PROXY: "false", SYNC_INTERVAL_MINUTES: "0" }));
+    instances.push(instance);
+  }
+  await Promise.all(instances.map((i) => i.ready()));
+}, 180_000);
+afterAll(() => Promise.all(instances.map((i) => i.stop())));
+
+/** The app's view of the portal, with its requests sent to one instance (the public origin is the first's). */
+async function appAt(instance: Instance, clientId: string) {
+  const config = await oidc.discovery(new URL(origin), clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  config[oidc.customFetch] = (url, options) => {
+    const target = new URL(url);
+    target.port = String(instance.port);
+    return fetch(target, options as RequestInit);
+  };
+  return config;
+}
+
+it("a code issued on one instance is redeemed on the other; rotation and reuse detection hold across them", async () => {
+  const { user } = await createUser();
+  const { app } = await createApp({ name: "Desktop", redirectUris: ["http://127.0.0.1/callback"] });
+  const [a, b] = instances as [Instance, Instance];
+  const atA = await appAt(a, app.clientId);
+  const atB = await appAt(b, app.clientId);
+
+  const browser = await signedInBrowser(origin, user);
+  const started = await authorizationRequest(atA, "http://127.0.0.1:50001/callback");
+  const { left } = await browser.follow(started.url.href);
+  expect(left?.searchParams.get("code")).toBeTruthy();
+
+  const tokens = await redeem(atB, started, left!);
+  expect(tokens.claims()!.sub).toBe(user.id);
+  expect(await outcome(oidc.fetchUserInfo(atA, tokens.access_token, user.id))).toBe("ok");
+  const refreshed = await oidc.refreshTokenGrant(atA, tokens.refresh_token!);
+  expect(await outcome(oidc.refreshTokenGrant(atB, tokens.refresh_token!))).toBe("invalid_grant");
+  expect(await outcome(oidc.refreshTokenGrant(atA, refreshed.refresh_token!))).toBe("invalid_grant");
+}, 60_000);
