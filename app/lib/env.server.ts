@@ -1,6 +1,6 @@
 // The configuration contract (DESIGN.md), validated once at boot: a missing or malformed variable
 // stops the app with a sentence that names it.
-import { createPrivateKey, generateKeyPairSync, randomBytes, type JsonWebKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type JsonWebKey } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
@@ -106,13 +106,21 @@ function jwksProblem(value: string): string | null {
       return `${name} (${k.kid}) must be an EC P-256 key with "alg":"ES256" or an RSA key with "alg":"RS256"`;
     }
     if (typeof k.d !== "string") return `${name} (${k.kid}) is a public key: the provider needs the private key ("d") to sign`;
-    try {
-      createPrivateKey({ key: k as JsonWebKey, format: "jwk" });
-    } catch {
-      return `${name} (${k.kid}) is not a valid ${k.kty} private key`;
-    }
+    if (!signsForItsPublicKey(k)) return `${name} (${k.kid}) is not a valid ${k.kty} private key: what it signs does not verify with its public part`;
   }
   return null;
+}
+
+/** A test signature with the private key, checked with the public members alone (what apps get from /oidc/jwks). */
+function signsForItsPublicKey(k: Record<string, unknown>): boolean {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart } = k;
+  try {
+    const data = Buffer.from("OIDC_JWKS check");
+    const signature = sign("sha256", data, createPrivateKey({ key: k as JsonWebKey, format: "jwk" }));
+    return verify("sha256", data, createPublicKey({ key: publicPart as JsonWebKey, format: "jwk" }), signature);
+  } catch {
+    return false;
+  }
 }
 
 const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
