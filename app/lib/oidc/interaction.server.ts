@@ -3,7 +3,7 @@
 // max_age), the login is finished at once with the portal user; otherwise the portal's pages run and come back
 // through /apps/continue (a page, so that the redirects to the app never follow a form's POST).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { InteractionResults } from "oidc-provider";
+import { errors, type InteractionResults } from "oidc-provider";
 import { amrOf, oidcProvider, portalSessionOf, SCOPES } from "./provider.server.ts";
 import { page, sentence } from "./pages.server.ts";
 import { continuePath } from "./paths.ts";
@@ -29,7 +29,9 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
   let details;
   try {
     details = await provider.interactionDetails(req, res);
-  } catch {
+  } catch (error) {
+    // Only "no such interaction for this browser": a database outage is not an expired sign-in.
+    if (!(error instanceof errors.SessionNotFound)) throw error;
     return answer(
       res,
       400,
