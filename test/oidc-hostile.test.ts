@@ -114,6 +114,34 @@ describe("hostile input", () => {
     );
   });
 
+  it("a NUL character in a client_id, a code or a token is not found, on SQLite and PostgreSQL alike", async () => {
+    const nul = "a\u0000b";
+    for (const path of [`/oidc/auth?client_id=${encodeURIComponent(nul)}&response_type=code`, `/oidc/session/end?client_id=${encodeURIComponent(nul)}`]) {
+      await noServerError(await fetch(`${portal.origin}${path}`, { redirect: "manual" }));
+    }
+    const forms: Record<string, string>[] = [
+      { grant_type: "authorization_code", client_id: nul, code: "x", code_verifier: "y".repeat(43) },
+      { grant_type: "authorization_code", client_id: clientId, code: nul, code_verifier: "y".repeat(43), redirect_uri: "http://127.0.0.1/callback" },
+      { grant_type: "refresh_token", client_id: clientId, refresh_token: nul },
+    ];
+    for (const form of forms) {
+      const response = await fetch(`${portal.origin}/oidc/token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form),
+      });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      await noServerError(response);
+    }
+    const revoke = await fetch(`${portal.origin}/oidc/token/revocation`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: clientId, token: nul }),
+    });
+    await noServerError(revoke);
+    await noServerError(await fetch(`${portal.origin}/oidc/me`, { headers: { Authorization: `Bearer ${encodeURIComponent(nul)}` } }));
+  });
+
   it("the token endpoint refuses bodies that are not forms, and duplicated parameters", async () => {
     for (const [type, body] of [
       ["application/json", '{"grant_type":"authorization_code"}'],

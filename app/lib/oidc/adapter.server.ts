@@ -15,6 +15,10 @@ function live(row: Row | null): AdapterPayload | undefined {
   return row.consumedAt ? { ...payload, consumed: epoch(row.consumedAt) } : payload;
 }
 
+// What a client sent (a client_id, a token) is looked up as is. PostgreSQL refuses text with a NUL character, and
+// no stored id has one: such a value is simply not found.
+const impossible = (value: string) => value.includes("\u0000");
+
 /** One model of oidc-provider ("Grant", "RefreshToken", ...) on OidcPayload. */
 export class PrismaAdapter implements Adapter {
   constructor(readonly kind: string) {}
@@ -34,14 +38,17 @@ export class PrismaAdapter implements Adapter {
   }
 
   async find(id: string) {
+    if (impossible(id)) return undefined;
     return live(await db.oidcPayload.findUnique({ where: { kind_id: { kind: this.kind, id } } }));
   }
 
   async findByUid(uid: string) {
+    if (impossible(uid)) return undefined;
     return live(await db.oidcPayload.findFirst({ where: { kind: this.kind, uid } }));
   }
 
   async findByUserCode(userCode: string) {
+    if (impossible(userCode)) return undefined;
     return live(await db.oidcPayload.findFirst({ where: { kind: this.kind, userCode } }));
   }
 
@@ -71,6 +78,7 @@ export class PrismaAdapter implements Adapter {
 /** The registered apps (read-only: apps are created by the operator's CLI, not by dynamic registration). */
 class ClientAdapter implements Adapter {
   async find(id: string) {
+    if (impossible(id)) return undefined;
     const client = await db.oidcClient.findUnique({ where: { clientId: id } });
     return client ? (clientMetadata(client) as AdapterPayload) : undefined;
   }
