@@ -166,6 +166,27 @@ describe("sign-in through the portal's pages", () => {
     expect(claims.sub).not.toBe(user.id);
   });
 
+  it("a disabled user, still known to the provider's session, is sent to the sign-in page and gets no code", async () => {
+    const { user, config, browser } = await signedInTokens();
+    await db.user.update({ where: { id: user.id }, data: { status: "disabled" } });
+    const started = await authorizationRequest(config, AT_PORT);
+    const { last, left } = await browser.follow(started.url.href);
+    expect(left).toBeUndefined();
+    expect(new URL(last.url).pathname).toBe("/login");
+  });
+
+  it("a half-finished sign-in (password given, no code yet) is not signed in for the app", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const browser = new OidcBrowser(portal.origin);
+    const password = await browser.request("/login?index", { intent: "password", identifier: user.email!, password: PASSWORD });
+    expect(password.location).toMatch(/\/login\/totp$/);
+    const started = await authorizationRequest(config, AT_PORT);
+    const { last, left } = await browser.follow(started.url.href);
+    expect(left).toBeUndefined();
+    expect(new URL(last.url).pathname).toBe("/login");
+  });
+
   it("prompt=none without any sign-in answers login_required to the app", async () => {
     const { config } = await desktopApp();
     const started = await authorizationRequest(config, AT_PORT, { prompt: "none" });
@@ -347,6 +368,16 @@ describe("codes, refresh tokens and revocation", () => {
       const token = (r as PromiseFulfilledResult<oidc.TokenEndpointResponse>).value.refresh_token!;
       expect(await outcome(oidc.refreshTokenGrant(config, token))).toBe("invalid_grant");
     }
+  });
+
+  it("stores the lifetimes of decision 019: access token 10 min, refresh token 14 days, grant 30 days", async () => {
+    const before = Date.now();
+    const { user } = await signedInTokens();
+    const expiry = async (kind: string) => (await db.oidcPayload.findFirstOrThrow({ where: { kind, accountId: user.id } })).expiresAt!.getTime() - before;
+    const near = (ms: number, target: number) => expect(Math.abs(ms - target)).toBeLessThan(60_000);
+    near(await expiry("AccessToken"), 600_000);
+    near(await expiry("RefreshToken"), 14 * 24 * 3600_000);
+    near(await expiry("Grant"), 30 * 24 * 3600_000);
   });
 
   it("a refresh token outlives the provider's browser session (the grant is the app's session)", async () => {
