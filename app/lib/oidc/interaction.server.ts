@@ -65,8 +65,9 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
     return redirect(res, `/settings/confirm?since=${since}&redirectTo=${encodeURIComponent(back)}`);
   }
 
-  if (details.session && details.session.accountId !== session.userId) await forgetProviderSession(details.uid, details.session.cookie);
-  if (prompt.name === "login") {
+  const otherUser = details.session !== undefined && details.session.accountId !== session.userId;
+  if (otherUser) await forgetProviderSession(details.uid, details.session!.cookie);
+  if (prompt.name === "login" || otherUser) {
     const login = { accountId: session.userId, amr: amrOf(session.authMethod), ts: Math.floor(authenticatedAt / 1000), remember: false };
     return provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
   }
