@@ -55,3 +55,34 @@ it("a code issued on one instance is redeemed on the other; rotation and reuse d
   expect(await outcome(oidc.refreshTokenGrant(atB, tokens.refresh_token!))).toBe("invalid_grant");
   expect(await outcome(oidc.refreshTokenGrant(atA, refreshed.refresh_token!))).toBe("invalid_grant");
 }, 60_000);
+
+it("behind TLS (APP_ORIGIN https, plain http to the process) the provider's cookies are Secure and its URLs https", async () => {
+  const { app } = await createApp({ name: "Desktop", redirectUris: ["http://127.0.0.1/callback"] });
+  const instance = new Instance(await freePort());
+  instances.push(instance);
+  const publicOrigin = "https://portal.example.test";
+  instance.start(
+    appEnv({ NODE_ENV: "production", APP_ORIGIN: publicOrigin, SMTP_URL: "", DEMO_MODE: "false", TRUST_PROXY: "false", SYNC_INTERVAL_MINUTES: "0" }),
+  );
+  await instance.ready();
+  const base = `http://127.0.0.1:${instance.port}`;
+  const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { issuer: string; token_endpoint: string };
+  expect(discovery).toMatchObject({ issuer: publicOrigin, token_endpoint: `${publicOrigin}/oidc/token` });
+  const query = new URLSearchParams({
+    client_id: app.clientId,
+    response_type: "code",
+    scope: "openid",
+    redirect_uri: "http://127.0.0.1:5000/callback",
+    code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    code_challenge_method: "S256",
+  });
+  const response = await fetch(`${base}/oidc/auth?${query}`, {
+    redirect: "manual",
+    headers: { "X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example" },
+  });
+  expect(response.status).toBe(303);
+  expect(response.headers.get("location")).toMatch(new RegExp(`^${publicOrigin}/oidc/interaction/|^/oidc/interaction/`));
+  const cookies = response.headers.getSetCookie();
+  expect(cookies.length).toBeGreaterThan(0);
+  for (const cookie of cookies) expect(cookie).toMatch(/;\s*secure/i);
+}, 60_000);
