@@ -478,3 +478,35 @@ describe("confidential apps", () => {
     expect(await outcome(redeem(wrong, bad.started, bad.callback))).toBe("invalid_client");
   });
 });
+
+describe("a user's app grants", () => {
+  it("lists one per app sign-in with its app and last use, and ends one without touching the others or another user's", async () => {
+    const { appGrantsOf, endAppGrant } = await import("~/lib/oidc/grants.server.ts");
+    const first = await signedInTokens();
+    const again = await quickSignIn(first.config, first.browser);
+    const second = await redeem(first.config, again.started, again.callback);
+    const other = await signedInTokens();
+    // An authorization started and never finished is not listed.
+    await first.browser.follow((await authorizationRequest(first.config, AT_PORT)).url.href);
+
+    const earlier = await appGrantsOf(first.user.id);
+    const refreshed = await oidc.refreshTokenGrant(first.config, first.tokens.refresh_token!);
+    const list = await appGrantsOf(first.user.id);
+    expect(list).toHaveLength(2);
+    expect(list.every((g) => g.appName === "Desktop" && g.clientId === first.clientId)).toBe(true);
+    // The refresh shows as a later use of that grant only.
+    const moved = list.filter((g) => g.lastUsedAt > earlier.find((e) => e.grantId === g.grantId)!.lastUsedAt);
+    expect(moved).toHaveLength(1);
+    const refreshedGrant = moved[0]!;
+
+    // Another user's grant id is not theirs to end.
+    const [theirs] = await appGrantsOf(other.user.id);
+    expect(await endAppGrant(first.user.id, theirs!.grantId)).toBe(false);
+    expect(await outcome(oidc.refreshTokenGrant(other.config, other.tokens.refresh_token!))).toBe("ok");
+
+    expect(await endAppGrant(first.user.id, refreshedGrant.grantId)).toBe(true);
+    expect(await outcome(oidc.refreshTokenGrant(first.config, refreshed.refresh_token!))).toBe("invalid_grant");
+    expect(await outcome(oidc.refreshTokenGrant(first.config, second.refresh_token!))).toBe("ok");
+    expect(await appGrantsOf(first.user.id)).toHaveLength(1);
+  });
+});

@@ -101,6 +101,7 @@ export const adapterFor = (name: string): Adapter => (name === "Client" ? new Cl
 /**
  * Ends every app grant of a user — the grants, their codes, access and refresh tokens — and the provider's own
  * sessions for them: what signing out everywhere, disabling and a password reset do to apps (for the lead to call).
+ * One grant at a time, and the list of them: grants.server.ts.
  */
 export async function endAppGrantsOf(userId: string) {
   const grants = await db.oidcPayload.findMany({ where: { accountId: userId, grantId: { not: null } }, select: { grantId: true }, distinct: ["grantId"] });
