@@ -418,6 +418,18 @@ describe("codes, refresh tokens and revocation", () => {
     expect(await outcome(oidc.refreshTokenGrant(theirs.config, theirs.tokens.refresh_token!))).toBe("ok");
   });
 
+  it("endAppGrantsOf with signedInWith microsoft ends only the grants made by a Microsoft sign-in", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const viaMicrosoft = await quickSignIn(config, await signedInBrowser(portal.origin, user, "microsoft"));
+    const microsoftTokens = await redeem(config, viaMicrosoft.started, viaMicrosoft.callback);
+    const viaPassword = await quickSignIn(config, await signedInBrowser(portal.origin, user, "password_totp"));
+    const passwordTokens = await redeem(config, viaPassword.started, viaPassword.callback);
+    expect(await endAppGrantsOf(user.id, { signedInWith: "microsoft" })).toMatchObject({ grants: 1 });
+    expect(await outcome(oidc.refreshTokenGrant(config, microsoftTokens.refresh_token!))).toBe("invalid_grant");
+    expect(await outcome(oidc.refreshTokenGrant(config, passwordTokens.refresh_token!))).toBe("ok");
+  });
+
   it("an app cannot redeem another app's code", async () => {
     const { user } = await createUser();
     const { config } = await desktopApp();
