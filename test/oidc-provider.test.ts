@@ -387,6 +387,25 @@ describe("codes, refresh tokens and revocation", () => {
     expect(refreshed.claims()!.sub).toBe(user.id);
   });
 
+  it("two redemptions racing with the same code: at most one gets tokens, and then the grant is over", async () => {
+    const { user } = await createUser();
+    const { config } = await desktopApp();
+    const { started, callback } = await quickSignIn(config, await signedInBrowser(portal.origin, user));
+    const race = await Promise.allSettled([redeem(config, started, callback), redeem(config, started, callback)]);
+    const won = race.filter((r) => r.status === "fulfilled");
+    expect(won.length).toBeLessThanOrEqual(1);
+    for (const r of won) {
+      const tokens = (r as PromiseFulfilledResult<oidc.TokenEndpointResponse>).value;
+      expect(await outcome(oidc.refreshTokenGrant(config, tokens.refresh_token!))).toBe("invalid_grant");
+    }
+  });
+
+  it("an app cannot use another app's refresh token", async () => {
+    const { tokens } = await signedInTokens();
+    const other = await desktopApp();
+    expect(await outcome(oidc.refreshTokenGrant(other.config, tokens.refresh_token!))).toBe("invalid_grant");
+  });
+
   it("revoking the refresh token ends it; the app cannot refresh any more", async () => {
     const { config, tokens } = await signedInTokens();
     await oidc.tokenRevocation(config, tokens.refresh_token!);
@@ -520,5 +539,32 @@ describe("a user's app grants", () => {
     expect(await outcome(oidc.refreshTokenGrant(first.config, refreshed.refresh_token!))).toBe("invalid_grant");
     expect(await outcome(oidc.refreshTokenGrant(first.config, second.refresh_token!))).toBe("ok");
     expect(await appGrantsOf(first.user.id)).toHaveLength(1);
+  });
+});
+
+describe("the adapter", () => {
+  it("consumes a code or refresh token once: a second consume (a racing replay) ends the whole grant", async () => {
+    const { PrismaAdapter } = await import("~/lib/oidc/adapter.server.ts");
+    const grants = new PrismaAdapter("Grant");
+    const tokens = new PrismaAdapter("RefreshToken");
+    await grants.upsert("g1", { accountId: "u1", clientId: "c1" } as never, 3600);
+    await tokens.upsert("t1", { grantId: "g1", accountId: "u1", clientId: "c1" } as never, 3600);
+    await tokens.upsert("t2", { grantId: "g1", accountId: "u1", clientId: "c1" } as never, 3600);
+    await tokens.consume("t1");
+    expect((await tokens.find("t1"))?.consumed).toEqual(expect.any(Number));
+    await expect(tokens.consume("t1")).rejects.toMatchObject({ error: "invalid_grant" });
+    expect(await grants.find("g1")).toBeUndefined();
+    expect(await tokens.find("t2")).toBeUndefined();
+  });
+
+  it("finds nothing expired, and by uid and user code only within its model", async () => {
+    const { PrismaAdapter } = await import("~/lib/oidc/adapter.server.ts");
+    const sessions = new PrismaAdapter("Session");
+    await sessions.upsert("s1", { uid: "u-1", accountId: "a" } as never, 3600);
+    await sessions.upsert("s2", { uid: "u-2" } as never, 1);
+    await db.oidcPayload.updateMany({ where: { id: "s2" }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect(await sessions.findByUid("u-1")).toMatchObject({ accountId: "a" });
+    expect(await sessions.findByUid("u-2")).toBeUndefined();
+    expect(await new PrismaAdapter("Interaction").findByUid("u-1")).toBeUndefined();
   });
 });
