@@ -175,5 +175,9 @@ export function oidcProvider(): Provider {
   provider.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual: string) {
     return Boolean(this.clientSecret) && compareSecret(this.clientSecret!, actual);
   };
+  // The library answers its own 500s (server_error) and says nothing: the operator must hear of them.
+  provider.on("server_error", (ctx: KoaContextWithOIDC, error: Error) => {
+    console.error(`OpenID Provider error on ${ctx.method} ${ctx.path}: ${error.stack ?? error.message}`);
+  });
   return provider;
 }
