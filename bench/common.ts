@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { withDatabase } from "../app/lib/migrate.server.ts";
+import { newSigningKeySet } from "../app/lib/env.server.ts";
 
 export const root = path.resolve(import.meta.dirname, "..");
 
@@ -201,6 +202,7 @@ export function benchEnv(tmp: string, port: number, databaseUrl = `file:${path.j
     DATABASE_URL: databaseUrl,
     SESSION_SECRET: randomBytes(32).toString("base64url"),
     TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    OIDC_JWKS: newSigningKeySet(),
     OUTBOX_DIR: path.join(tmp, "outbox"),
     SMTP_URL: "",
     DEMO_MODE: "false",

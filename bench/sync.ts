@@ -17,6 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { benchDatabase, benchFolder, databaseKind, databaseLabel, dropBenchDatabases, machine, positive } from "./common.ts";
+import { newSigningKeySet } from "../app/lib/env.server.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const TENANT = { id: "b3c4d5e6-0000-4000-8000-00000000be4c", displayName: "Bench Tenant", domain: "bench.example" };
@@ -117,6 +118,7 @@ async function main() {
     DATABASE_URL: databaseUrl,
     SESSION_SECRET: randomBytes(32).toString("base64url"),
     TOTP_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    OIDC_JWKS: newSigningKeySet(),
     OUTBOX_DIR: path.join(tmp, "outbox"),
     NODE_EXTRA_CA_CERTS: standin.certPath,
     ENTRA_CLIENT_ID: standin.app.clientId,

@@ -1,6 +1,7 @@
 // The demo organization, seeded once. On every run it reports the demo accounts as they are in the
 // database, so the TOTP secrets printed stay the ones the authenticator app already holds.
 import { db } from "../app/lib/db.server.ts";
+import { createApp } from "../app/lib/oidc/clients.server.ts";
 import { createOrganization, createUser, findOrganization, setSsoLicence } from "../app/lib/orgs.server.ts";
 import { verifyPassword } from "../app/lib/passwords.server.ts";
 import { newTotpSecret, openTotpSecret, sealTotpSecret, totpSetup } from "../app/lib/totp.server.ts";
@@ -66,4 +67,13 @@ async function totpOf(account: string, userId: string, sealed: string | null): P
   // Null: sealed with another TOTP_ENCRYPTION_KEY (data/.totp_encryption_key was replaced), and logged.
   const secret = openTotpSecret(sealed, { kind: "user", userId });
   return secret === null ? "unreadable" : { secret, uri: (await totpSetup(secret, account)).uri };
+}
+
+/** The client ID that `npm run desktop-demo` uses by default (scripts/desktop-demo.ts). */
+export const DESKTOP_DEMO_CLIENT_ID = "desktop-demo";
+
+/** Registers the reference desktop app once: public, loopback redirect on any port. */
+export async function seedDesktopApp(): Promise<void> {
+  if (await db.oidcClient.findUnique({ where: { clientId: DESKTOP_DEMO_CLIENT_ID } })) return;
+  await createApp({ clientId: DESKTOP_DEMO_CLIENT_ID, name: "Desktop demo", redirectUris: ["http://127.0.0.1/callback"] });
 }

@@ -35,9 +35,10 @@ run(process.execPath, ["--import", "tsx", "scripts/db.ts", "deploy"]);
 // Imported only now, so that the environment is read after the build and migrations.
 const { env } = await import("../app/lib/env.server.ts");
 const { db } = await import("../app/lib/db.server.ts");
-const { seedDemo } = await import("./demo-seed.ts");
+const { seedDemo, seedDesktopApp } = await import("./demo-seed.ts");
 
 const { created, accounts } = await seedDemo();
+await seedDesktopApp();
 await db.$disconnect();
 const origin = env().APP_ORIGIN;
 
@@ -91,6 +92,8 @@ Northwind has no consent yet; a non-admin such as andrew@northwindtraders.com is
 Try Entra ID Sync: add "fabrikam.com" the same way (approve and sign in as nestor@fabrikam.com), pick it on Users →
 Entra ID Sync and press "Sync now"; then Users → Single Sign-On → Enable SSO and Enable for all synced users; sign in
 as patti@fabrikam.com: the portal sends her to Microsoft, no password involved.
+Try the desktop app: in another terminal, \`npm run desktop-demo\` opens your browser at the portal's sign-in (or prints
+the URL), and prints who signed in once you have, as any of the accounts above (password + code, or Microsoft).
 Your browser warns about the stand-in's self-signed certificate (${standin.certPath}): accept it, or trust that file.
 `);
 

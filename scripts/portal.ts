@@ -22,6 +22,14 @@ const HELP = `Usage: npm run portal -- <command> [options]
                                        create a local user (an email, a phone or both); without
                                        a password option it prints a one-time set-password link
   user:list --org SLUG                 list an organization's users
+  app:create --name NAME --redirect-uri URI [--redirect-uri URI …] [--confidential]
+             [--grant-types authorization_code,refresh_token]
+                                       register an app that signs its users in through the portal (OpenID
+                                       Connect); prints its client ID, and a confidential app's secret once.
+                                       Desktop and mobile apps: http://127.0.0.1/PATH (any port at sign-in),
+                                       http://[::1]/PATH, com.example.app:/PATH or a claimed https URI
+  app:list                             list the registered apps
+  app:remove --client-id ID            remove an app and end every sign-in it holds
   retention:run                        delete what is past its time now (expired sessions, flow states,
                                        old tokens and delivered mail, audit events if AUDIT_RETENTION_DAYS)
   help                                 show this text
@@ -189,6 +197,46 @@ const commands: Record<string, Command> = {
     async run() {
       const { describeRetention, runRetention } = await import("../app/lib/retention.server.ts");
       console.log(describeRetention(await runRetention()));
+    },
+  },
+  "app:create": {
+    options: {
+      name: { type: "string" },
+      "redirect-uri": { type: "string", multiple: true },
+      confidential: { type: "boolean" },
+      "grant-types": { type: "string" },
+    },
+    async run({ values }) {
+      const { createApp } = await import("../app/lib/oidc/clients.server.ts");
+      const redirectUris = (values["redirect-uri"] as string[] | undefined) ?? [];
+      const grantTypes = text(values, "grant-types")
+        ?.split(",")
+        .map((g) => g.trim())
+        .filter(Boolean);
+      const { app, secret } = await createApp({ name: required(values, "name"), redirectUris, confidential: values.confidential === true, grantTypes });
+      console.log(`Registered ${app.applicationType === "native" ? "the public (native) app" : "the confidential app"} "${app.name}".`);
+      console.log(`Client ID: ${app.clientId}`);
+      if (secret) console.log(`Client secret (shown only now; the portal keeps a hash): ${secret}`);
+      console.log(`Issuer (discovery at /.well-known/openid-configuration): ${loadEnv().APP_ORIGIN}`);
+    },
+  },
+  "app:list": {
+    options: {},
+    async run() {
+      const { appGrantTypes, appRedirectUris, listApps } = await import("../app/lib/oidc/clients.server.ts");
+      const apps = await listApps();
+      if (!apps.length) return console.log("No apps registered yet. Register one with app:create.");
+      const rows = apps.map((a) => [a.clientId, a.name, a.secretHash ? "confidential" : "public", appGrantTypes(a).join(","), appRedirectUris(a).join(" ")]);
+      console.log(table([["CLIENT ID", "NAME", "TYPE", "GRANT TYPES", "REDIRECT URIS"], ...rows]));
+    },
+  },
+  "app:remove": {
+    options: { "client-id": { type: "string" } },
+    async run({ values }) {
+      const { removeApp } = await import("../app/lib/oidc/clients.server.ts");
+      const clientId = required(values, "client-id");
+      if (!(await removeApp(clientId))) throw new orgs.InputError(`No app has the client ID "${clientId.slice(0, 60)}"; run app:list to see them.`);
+      console.log(`Removed the app ${clientId}; its sign-ins have ended.`);
     },
   },
   help: { options: {}, run: async () => console.log(HELP) },

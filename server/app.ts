@@ -12,6 +12,7 @@ import { limitBodies, refuseCrossSite } from "./boundary.ts";
 import { answerDatabaseOutages } from "./database-outage.ts";
 import { answering } from "../app/lib/after-answer.server.ts";
 import { inRequest, logRequests, serveMetrics } from "./operations.ts";
+import { APP_ENDPOINTS, isProviderPath, oidcRoutes } from "./oidc.ts";
 
 export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}) {
   const app = express();
@@ -34,7 +35,8 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
           "img-src 'self' data:",
           "object-src 'none'",
           "base-uri 'none'",
-          `form-action 'self' ${authority}`,
+          // The app sign-out page's form ends at the app's loopback address (post_logout_redirect_uri).
+          `form-action 'self' ${authority}${req.path.startsWith("/oidc/session/end") ? " http://127.0.0.1:* http://[::1]:*" : ""}`,
           "frame-ancestors 'none'",
         ].join("; "),
       );
@@ -45,9 +47,10 @@ export async function createApp(env: Env, options: { vite?: ViteDevServer } = {}
     if (env.APP_ORIGIN.startsWith("https:")) res.setHeader("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     next();
   });
-  app.use(refuseCrossSite(env.APP_ORIGIN));
-  app.use(limitBodies(env.MAX_BODY_BYTES));
+  app.use(refuseCrossSite(env.APP_ORIGIN, APP_ENDPOINTS));
+  app.use(limitBodies(env.MAX_BODY_BYTES, isProviderPath));
   app.get("/metrics", serveMetrics(env.METRICS_TOKEN));
+  app.use(oidcRoutes(env));
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (options.vite) {

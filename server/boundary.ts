@@ -24,9 +24,14 @@ function answer(res: Response, status: number, title: string, sentence: string) 
   res.send(boundaryPage(title, sentence));
 }
 
-/** State-changing requests need an Origin of this site, or a Sec-Fetch-Site saying so (app/lib/security.server.ts). */
-export function refuseCrossSite(appOrigin: string) {
+/**
+ * State-changing requests need an Origin of this site, or a Sec-Fetch-Site saying so (app/lib/security.server.ts),
+ * except on `appEndpoints`: the OpenID Provider's endpoints that native apps call with their own credentials (a
+ * code and its PKCE verifier, a refresh token, a bearer token), where no browser and no cookie is involved.
+ */
+export function refuseCrossSite(appOrigin: string, appEndpoints: ReadonlySet<string> = new Set()) {
   return (req: Request, res: Response, next: NextFunction) => {
+    if (appEndpoints.has(req.path)) return next();
     const headers = new Headers();
     for (const name of ["origin", "sec-fetch-site"]) {
       const value = req.get(name);
@@ -40,13 +45,15 @@ export function refuseCrossSite(appOrigin: string) {
 /**
  * Reads every request body into memory up to `maxBytes` (res.locals.body) before anything parses it: a declared
  * Content-Length over the limit is answered 413 before the body is read, a chunked body as soon as it grows past
- * it. The portal's forms need a few kilobytes; it takes no uploads.
+ * it. The portal's forms need a few kilobytes; it takes no uploads. Bodies for which `streamed(path)` holds (the
+ * OpenID Provider's, which reads and caps them itself) are checked against a declared Content-Length and left unread.
  */
-export function limitBodies(maxBytes: number) {
+export function limitBodies(maxBytes: number, streamed: (path: string) => boolean = () => false) {
   return (req: Request, res: Response, next: NextFunction) => {
     const declared = req.headers["content-length"];
     if (req.headers["transfer-encoding"] === undefined && (declared === undefined || declared === "0")) return next();
     if (declared !== undefined && !(Number(declared) <= maxBytes)) return tooLarge(req, res, maxBytes);
+    if (streamed(req.path)) return next();
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;

@@ -305,7 +305,7 @@ describe("13.8 the development outbox", () => {
   });
 
   it("13.8 dev outbox: DEMO_MODE=true with NODE_ENV=production is refused with a sentence naming DEMO_MODE", () => {
-    const secrets = { SESSION_SECRET: "x".repeat(32), TOTP_ENCRYPTION_KEY: "0".repeat(64) };
+    const secrets = { SESSION_SECRET: "x".repeat(32), TOTP_ENCRYPTION_KEY: "0".repeat(64), OIDC_JWKS: process.env.OIDC_JWKS };
     expect(() => parseEnv({ NODE_ENV: "production", DEMO_MODE: "true", ...secrets })).toThrow(
       /^The environment variable DEMO_MODE must not be true with NODE_ENV=production: demo mode shows every mail sent, including sign-in links, at \/dev\/outbox\.$/,
     );

@@ -161,7 +161,7 @@ describe("delivery to the outbox folder (demo mode)", () => {
   });
 
   it("is only available in demo mode, which production refuses (decision 013)", () => {
-    const secrets = { SESSION_SECRET: "x".repeat(32), TOTP_ENCRYPTION_KEY: "0".repeat(64) };
+    const secrets = { SESSION_SECRET: "x".repeat(32), TOTP_ENCRYPTION_KEY: "0".repeat(64), OIDC_JWKS: process.env.OIDC_JWKS };
     expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development" }))).toBe(false);
     expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development", DEMO_MODE: "true" }))).toBe(true);
     expect(outboxPageEnabled(parseEnv({ NODE_ENV: "development", DEMO_MODE: "true", SMTP_URL: "smtp://mail.example.com:587" }))).toBe(true);

@@ -22,6 +22,21 @@ Object.assign(process.env, {
   APP_ORIGIN: "http://localhost:3000",
   SESSION_SECRET: "test-session-secret-that-is-long-enough-0123456789",
   TOTP_ENCRYPTION_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+  // The OpenID Provider's signing key (required in production, which some tests start).
+  OIDC_JWKS: JSON.stringify({
+    keys: [
+      {
+        kty: "EC",
+        crv: "P-256",
+        alg: "ES256",
+        use: "sig",
+        kid: "test-key-1",
+        x: "KXqrLgyZf4pwnCQCY6Yhew9Z5hFDDOcVeLErYnQii30",
+        y: "3er3fxYBxQqNJamneDKK4c8j7BPobtnS_dyQwT-JuUI",
+        d: "cRoOFJF3hooC2BqzFPAeUQG6wb7bN4aGiNrFKuoDWD8",
+      },
+    ],
+  }),
   OUTBOX_DIR: path.join(dir, `outbox-${path.basename(file, ".db")}`),
 });
 delete process.env.SMTP_URL;

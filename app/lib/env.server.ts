@@ -1,6 +1,6 @@
 // The configuration contract (DESIGN.md), validated once at boot: a missing or malformed variable
 // stops the app with a sentence that names it.
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type JsonWebKey } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import path from "node:path";
@@ -61,6 +61,8 @@ const schema = z.object({
     .min(1024)
     .max(16 * 2 ** 20)
     .default(64 * 1024),
+  /** The OpenID Provider's signing keys: a JWKS with private keys, the first signs (app/lib/oidc/keys.server.ts). */
+  OIDC_JWKS: z.string().optional().transform(signingKeys),
   /** Server processes sharing the port (node:cluster); one per core uses the whole machine. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** The least severe log lines written (app/lib/log.server.ts); debug adds /healthz and /metrics requests. */
@@ -80,6 +82,55 @@ const schema = z.object({
     .max(7 * 24 * 60)
     .default(30),
 });
+
+/** A JWKS of private signing keys (RS256 or ES256): what the provider signs id_tokens with; the first signs. */
+function signingKeys(value: string | undefined, ctx: z.RefinementCtx): SigningKey[] | undefined {
+  if (value === undefined) return undefined;
+  const problem = jwksProblem(value);
+  if (!problem) return (JSON.parse(value) as { keys: SigningKey[] }).keys;
+  ctx.addIssue({ code: "custom", message: problem });
+  return z.NEVER;
+}
+
+export type SigningKey = { kty: "RSA" | "EC"; kid: string; alg: "RS256" | "ES256"; d: string; [member: string]: unknown };
+
+function jwksProblem(value: string): string | null {
+  const form = 'write a JSON Web Key Set with private keys, {"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","kid":"…","x":"…","y":"…","d":"…"}]}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return `it is not JSON; ${form}`;
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) return `it has no "keys" array with at least one key; ${form}`;
+  const kids = new Set<string>();
+  for (const [i, key] of keys.entries()) {
+    const k = key as Record<string, unknown>;
+    const name = `key ${i + 1}`;
+    if (typeof k.kid !== "string" || !k.kid) return `${name} has no "kid" (key ID); every key needs its own, so that apps find the key a token was signed with`;
+    if (kids.has(k.kid)) return `${name} repeats the kid "${k.kid}"`;
+    kids.add(k.kid);
+    if (k.kty === "EC" ? k.crv !== "P-256" || k.alg !== "ES256" : k.kty !== "RSA" || k.alg !== "RS256") {
+      return `${name} (${k.kid}) must be an EC P-256 key with "alg":"ES256" or an RSA key with "alg":"RS256"`;
+    }
+    if (typeof k.d !== "string") return `${name} (${k.kid}) is a public key: the provider needs the private key ("d") to sign`;
+    if (!signsForItsPublicKey(k)) return `${name} (${k.kid}) is not a valid ${k.kty} private key: what it signs does not verify with its public part`;
+  }
+  return null;
+}
+
+/** A test signature with the private key, checked with the public members alone (what apps get from /oidc/jwks). */
+function signsForItsPublicKey(k: Record<string, unknown>): boolean {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart } = k;
+  try {
+    const data = Buffer.from("OIDC_JWKS check");
+    const signature = sign("sha256", data, createPrivateKey({ key: k as JsonWebKey, format: "jwk" }));
+    return verify("sha256", data, createPublicKey({ key: publicPart as JsonWebKey, format: "jwk" }), signature);
+  } catch {
+    return false;
+  }
+}
 
 const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
 const TRUST_PROXY_FORMS = "write the number of proxies in front of the portal (e.g. 1), or their addresses or CIDR ranges (e.g. 10.0.0.0/8, loopback)";
@@ -112,6 +163,7 @@ export type Env = z.infer<typeof schema> & {
   APP_ORIGIN: string;
   SESSION_SECRET: string;
   TOTP_ENCRYPTION_KEY: string;
+  OIDC_JWKS: SigningKey[];
   demo: boolean;
 };
 
@@ -126,6 +178,13 @@ function devSecret(name: string, make: () => string): string {
   return value;
 }
 
+/** One ES256 key, as a JWKS: what development and the demo sign with (`data/.oidc_jwks`). */
+export function newSigningKeySet(): string {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = privateKey.export({ format: "jwk" });
+  return JSON.stringify({ keys: [{ ...jwk, alg: "ES256", use: "sig", kid: randomBytes(8).toString("base64url") }] });
+}
+
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
   const result = schema.safeParse(input);
@@ -138,7 +197,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   const env = result.data;
   const production = env.NODE_ENV === "production";
-  for (const name of ["SESSION_SECRET", "TOTP_ENCRYPTION_KEY"] as const) {
+  for (const name of ["SESSION_SECRET", "TOTP_ENCRYPTION_KEY", "OIDC_JWKS"] as const) {
     if (production && !env[name]) throw new Error(`The environment variable ${name} is missing; it is required in production.`);
   }
   if (production && env.DEMO_MODE === "true") {
@@ -151,6 +210,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     APP_ORIGIN: (env.APP_ORIGIN ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     SESSION_SECRET: env.SESSION_SECRET ?? devSecret("SESSION_SECRET", () => randomBytes(32).toString("base64url")),
     TOTP_ENCRYPTION_KEY: env.TOTP_ENCRYPTION_KEY ?? devSecret("TOTP_ENCRYPTION_KEY", () => randomBytes(32).toString("hex")),
+    OIDC_JWKS: env.OIDC_JWKS ?? (JSON.parse(devSecret("OIDC_JWKS", newSigningKeySet)) as { keys: SigningKey[] }).keys,
     ENTRA_AUTHORITY_HOST: env.ENTRA_AUTHORITY_HOST.replace(/\/$/, ""),
     GRAPH_BASE_URL: env.GRAPH_BASE_URL.replace(/\/$/, ""),
     demo: env.DEMO_MODE === "true",

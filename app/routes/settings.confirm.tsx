@@ -21,11 +21,17 @@ export const meta: MetaFunction = () => [{ title: "Confirm it's you" }];
 
 const back = (request: Request) => safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "/settings");
 
+/** An app's sign-in that must be newer than a moment (prompt=login, max_age: app/lib/oidc/interaction.server.ts). */
+const since = (request: Request) => {
+  const value = new URL(request.url).searchParams.get("since");
+  return value && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+};
+
 export async function loader({ request }: LoaderFunctionArgs) {
   const session = await requireUser(request);
-  const fresh = await freshness(session);
+  const fresh = await freshness(session, Date.now(), since(request));
   if (fresh.recent) throw redirect(back(request));
-  return { method: fresh.method, redirectTo: back(request), minutes: RECENT_AUTH_MINUTES };
+  return { method: fresh.method, redirectTo: back(request), minutes: RECENT_AUTH_MINUTES, forApp: since(request) !== undefined };
 }
 
 const schemas = {
@@ -60,12 +66,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function ConfirmItsYou() {
-  const { method, redirectTo, minutes } = useLoaderData<typeof loader>();
+  const { method, redirectTo, minutes, forApp } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <section className="card" aria-labelledby="confirm-heading">
       <h2 id="confirm-heading">Confirm it's you</h2>
-      <p>Changing how you sign in needs a sign-in within the last {duration(minutes * 60)}.</p>
+      <p>
+        {forApp
+          ? "The app you are signing in to asks you to sign in again."
+          : `Changing how you sign in needs a sign-in within the last ${duration(minutes * 60)}.`}
+      </p>
       <FormError message={result?.formError} />
       {method === "microsoft" ? (
         <Form method="post" action={`/settings/confirm?redirectTo=${encodeURIComponent(redirectTo)}`}>

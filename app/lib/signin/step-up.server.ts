@@ -14,11 +14,15 @@ const methodOfSession = (authMethod: string | null): SignInMethod | null =>
 
 export type Freshness = { recent: true } | { recent: false; method: SignInMethod };
 
-/** Whether the session proved who the user is within the last 15 minutes, with the method the user has now. */
-export async function freshness(session: LiveSession, now = Date.now()): Promise<Freshness> {
+/**
+ * Whether the session proved who the user is within the last 15 minutes — or since `since` (epoch ms), when an app
+ * asks for a sign-in after a moment of its own (prompt=login, max_age) — with the method the user has now.
+ */
+export async function freshness(session: LiveSession, now = Date.now(), since?: number): Promise<Freshness> {
   const { method } = await signInStrategyFor(session.user);
   const at = session.authenticatedAt?.getTime();
-  const recent = at !== undefined && now - at <= RECENT_AUTH_SECONDS * 1000 && methodOfSession(session.authMethod) === method;
+  const inTime = at !== undefined && (since === undefined ? now - at <= RECENT_AUTH_SECONDS * 1000 : at >= since);
+  const recent = inTime && methodOfSession(session.authMethod) === method;
   return recent ? { recent: true } : { recent: false, method };
 }
 

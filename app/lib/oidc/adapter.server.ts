@@ -1,0 +1,134 @@
+// The OpenID Provider's storage: every object of oidc-provider's models (grants, codes, tokens, its sessions and
+// interactions) is a row of OidcPayload in the portal's database, so that any instance can serve any request;
+// apps (the Client model) are read from OidcClient. Nothing is kept in memory.
+import { errors, type Adapter, type AdapterPayload } from "oidc-provider";
+import { db } from "../db.server.ts";
+import { clientMetadata } from "./clients.server.ts";
+
+const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+
+type Row = { payload: string; expiresAt: Date | null; consumedAt: Date | null };
+
+function live(row: Row | null): AdapterPayload | undefined {
+  if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  return row.consumedAt ? { ...payload, consumed: epoch(row.consumedAt) } : payload;
+}
+
+// What a client sent (a client_id, a token) is looked up as is. PostgreSQL refuses text with a NUL character, and
+// no stored id has one: such a value is simply not found.
+const impossible = (value: string) => value.includes("\u0000");
+
+/** One model of oidc-provider ("Grant", "RefreshToken", ...) on OidcPayload. */
+export class PrismaAdapter implements Adapter {
+  constructor(readonly kind: string) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
+    const columns = {
+      payload: JSON.stringify(payload),
+      // A grant is its own group: ending it deletes the grant and everything issued under it in one statement.
+      grantId: this.kind === "Grant" ? id : (payload.grantId ?? null),
+      userCode: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      accountId: payload.accountId ?? null,
+      clientId: payload.clientId ?? null,
+      expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    };
+    await db.oidcPayload.upsert({ where: { kind_id: { kind: this.kind, id } }, create: { kind: this.kind, id, ...columns }, update: columns });
+  }
+
+  async find(id: string) {
+    if (impossible(id)) return undefined;
+    return live(await db.oidcPayload.findUnique({ where: { kind_id: { kind: this.kind, id } } }));
+  }
+
+  async findByUid(uid: string) {
+    if (impossible(uid)) return undefined;
+    return live(await db.oidcPayload.findFirst({ where: { kind: this.kind, uid } }));
+  }
+
+  async findByUserCode(userCode: string) {
+    if (impossible(userCode)) return undefined;
+    return live(await db.oidcPayload.findFirst({ where: { kind: this.kind, userCode } }));
+  }
+
+  /**
+   * Marks a code or refresh token used, once: of two requests racing with the same one, the second finds it
+   * already used, which is a replay, and the whole grant ends (the library checks `consumed` only before this).
+   */
+  async consume(id: string) {
+    const key = { kind: this.kind, id };
+    const { count } = await db.oidcPayload.updateMany({ where: { ...key, consumedAt: null }, data: { consumedAt: new Date() } });
+    if (count === 1) return;
+    const row = await db.oidcPayload.findUnique({ where: { kind_id: key }, select: { grantId: true } });
+    if (row?.grantId) await this.revokeByGrantId(row.grantId);
+    throw new errors.InvalidGrant("the code or refresh token was already used; the app must sign in again");
+  }
+
+  async destroy(id: string) {
+    await db.oidcPayload.deleteMany({ where: { kind: this.kind, id } });
+  }
+
+  /** Ends a grant: the grant itself and every code and token issued under it, whatever the model. */
+  async revokeByGrantId(grantId: string) {
+    await db.oidcPayload.deleteMany({ where: { grantId } });
+  }
+}
+
+/** The registered apps (read-only: apps are created by the operator's CLI, not by dynamic registration). */
+class ClientAdapter implements Adapter {
+  async find(id: string) {
+    if (impossible(id)) return undefined;
+    const client = await db.oidcClient.findUnique({ where: { clientId: id } });
+    return client ? (clientMetadata(client) as AdapterPayload) : undefined;
+  }
+  async upsert() {
+    throw new Error("Apps are registered with `npm run portal -- app:create`, not through the provider.");
+  }
+  async findByUid() {
+    return undefined;
+  }
+  async findByUserCode() {
+    return undefined;
+  }
+  async consume() {}
+  async destroy() {}
+  async revokeByGrantId() {}
+}
+
+export const adapterFor = (name: string): Adapter => (name === "Client" ? new ClientAdapter() : new PrismaAdapter(name));
+
+/**
+ * Ends app grants of a user — the grants, their codes, access and refresh tokens — and, for all of them, the
+ * provider's own sessions: what signing out everywhere, disabling and a password reset do to apps; with
+ * `{ signedInWith: "microsoft" }` only the grants made by a Microsoft sign-in (amr "fed"), for a method that stops
+ * being Microsoft (decision 011's rule for sessions). For the lead to call. One grant, and the list: grants.server.ts.
+ */
+export async function endAppGrantsOf(userId: string, options: { signedInWith?: "microsoft" } = {}) {
+  let grantIds: string[];
+  if (options.signedInWith === "microsoft") {
+    // How a grant's user signed in is in its codes and refresh tokens (amr), not in the grant itself.
+    const issued = await db.oidcPayload.findMany({
+      where: { accountId: userId, kind: { in: ["AuthorizationCode", "RefreshToken"] }, grantId: { not: null } },
+      select: { grantId: true, payload: true },
+    });
+    grantIds = [...new Set(issued.filter((row) => (JSON.parse(row.payload) as { amr?: string[] }).amr?.includes("fed")).map((row) => row.grantId!))];
+  } else {
+    const grants = await db.oidcPayload.findMany({ where: { accountId: userId, grantId: { not: null } }, select: { grantId: true }, distinct: ["grantId"] });
+    grantIds = grants.map((g) => g.grantId!);
+  }
+  const where = options.signedInWith ? { grantId: { in: grantIds } } : { OR: [{ accountId: userId }, { grantId: { in: grantIds } }] };
+  const { count } = await db.oidcPayload.deleteMany({ where });
+  return { grants: grantIds.length, rows: count };
+}
+
+/**
+ * Deletes up to `batch` rows past their expiry (expired rows are never found, but stay): for the retention job,
+ * which does not call it yet (decision 019). Returns how many went.
+ */
+export async function deleteExpiredPayloads(now = new Date(), batch = 500): Promise<number> {
+  const expired = await db.oidcPayload.findMany({ where: { expiresAt: { lte: now } }, select: { kind: true, id: true }, take: batch });
+  if (!expired.length) return 0;
+  const { count } = await db.oidcPayload.deleteMany({ where: { OR: expired.map(({ kind, id }) => ({ kind, id })), expiresAt: { lte: now } } });
+  return count;
+}
