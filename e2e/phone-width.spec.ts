@@ -71,6 +71,7 @@ const PAGES: Record<string, Visit[]> = {
 /** Route files that are not pages of their own. */
 const NOT_PAGES: Record<string, string> = {
   "admin.audit_.export.tsx": "a file download (CSV or JSON Lines)",
+  "apps.continue.tsx": "an app sign-in's hand-off: it navigates on at once (to the provider, then to the app)",
   "admin.sso_.preview.tsx": "a file download (CSV)",
   "admin.integrations.$id_.preview.tsx": "a file download (CSV)",
   "admin.tsx": "the layout of the admin pages (drawn by each of them)",
