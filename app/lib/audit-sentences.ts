@@ -44,7 +44,11 @@ const SENTENCES: Record<string, Words> = {
   "reauth.microsoft": (e, who) =>
     e.result === "failure" ? `${who} could not confirm it was them with Microsoft${reason(e)}` : `${who} confirmed it was them with Microsoft`,
   signout: (_e, who) => `${who} signed out`,
-  "sessions.ended": (e, who) => `${who} signed out of ${count(num(e.detail.count), "other session")}`,
+  "sessions.ended": (e, who) => {
+    const parts = [num(e.detail.count) ? count(num(e.detail.count), "other session") : "", num(e.detail.apps) ? count(num(e.detail.apps), "app") : ""];
+    return `${who} signed out of ${parts.filter(Boolean).join(" and ") || "no other session"}`;
+  },
+  "app.signed_out": (e, who) => `${who} signed ${them(e)} out of ${str(e.detail.app) || "an app"}`,
   "password.changed": (_e, who) => `${who} changed their password`,
   "password.reset": (_e, who) => `${who} set a new password with a reset link`,
   "password.reset.requested": (e, who) =>
@@ -117,6 +121,7 @@ export const ACTION_GROUPS: Record<string, string> = {
   integration: "Microsoft integrations",
   sync: "Entra ID Sync",
   audit: "Audit log exports",
+  app: "Apps signed in through the portal",
 };
 
 /** The action names this module has a sentence for (the filter's choices). */

@@ -4,6 +4,7 @@ import { audit } from "./audit.server.ts";
 import { db } from "./db.server.ts";
 import { describeDevice } from "./device.ts";
 import { endOtherSessions, type LiveSession } from "./session.server.ts";
+import { appGrantsOf, endAppGrant, endAppGrantsOf } from "./oidc/grants.server.ts";
 import { signInStrategyFor, type SignInMethod } from "./signin/methods.server.ts";
 
 /** The sentence "How you sign in" for each method. */
@@ -43,6 +44,16 @@ const methodLabel: Record<string, string> = {
   microsoft: "Microsoft account",
 };
 
+/** The apps signed in through the portal (issue 14), as the Sessions page lists them. */
+export async function appSessionsOf(userId: string) {
+  return (await appGrantsOf(userId)).map((g) => ({
+    grantId: g.grantId,
+    appName: g.appName,
+    signedInAt: g.signedInAt.toISOString(),
+    lastUsedAt: g.lastUsedAt.toISOString(),
+  }));
+}
+
 /** The user's live sessions, newest first, with a short handle for "Sign out" (the stored id is a hash). */
 export async function sessionsOf(session: LiveSession) {
   const sessions = await db.session.findMany({ where: { userId: session.userId, stage: "active" }, orderBy: { lastSeenAt: "desc" } });
@@ -58,12 +69,41 @@ export async function sessionsOf(session: LiveSession) {
   }));
 }
 
-/** Ends one of the user's own sessions (never the current one: that is "Sign out"), or all the others. */
-export async function endOwnSessions(session: LiveSession, which: { handle: string } | "others", address: string): Promise<number> {
-  const count =
-    which === "others"
-      ? (await endOtherSessions(session.userId, session.id)).count
-      : (await db.session.deleteMany({ where: { userId: session.userId, id: { startsWith: which.handle, not: session.id } } })).count;
-  if (count) await audit({ action: "sessions.ended", orgId: session.user.orgId, actorId: session.userId, ipAddress: address, detail: { count } });
-  return count;
+/**
+ * Ends one of the user's own sessions (never the current one: that is "Sign out"), one app's sign-in, or all the
+ * others, apps included.
+ */
+export async function endOwnSessions(session: LiveSession, which: { handle: string } | { grantId: string } | "others", address: string): Promise<number> {
+  let count: number;
+  let apps = 0;
+  if (which === "others") {
+    count = (await endOtherSessions(session.userId, session.id)).count;
+    apps = (await endAppGrantsOf(session.userId)).grants;
+  } else if ("grantId" in which) {
+    count = 0;
+    apps = (await endAppGrant(session.userId, which.grantId)) ? 1 : 0;
+  } else {
+    count = (await db.session.deleteMany({ where: { userId: session.userId, id: { startsWith: which.handle, not: session.id } } })).count;
+  }
+  if (count + apps) {
+    await audit({ action: "sessions.ended", orgId: session.user.orgId, actorId: session.userId, ipAddress: address, detail: { count, apps } });
+  }
+  return count + apps;
+}
+
+/** An admin signs one of their org's users out of one app; returns the app's name, or null if it had ended. */
+export async function endAppSessionOf(admin: LiveSession, user: { id: string; orgId: string }, grantId: string, address: string): Promise<string | null> {
+  if (user.orgId !== admin.user.orgId) return null;
+  const app = (await appSessionsOf(user.id)).find((a) => a.grantId === grantId);
+  if (!app || !(await endAppGrant(user.id, grantId))) return null;
+  await audit({
+    action: "app.signed_out",
+    orgId: user.orgId,
+    actorId: admin.userId,
+    targetType: "user",
+    targetId: user.id,
+    ipAddress: address,
+    detail: { app: app.appName },
+  });
+  return app.appName;
 }

@@ -15,6 +15,8 @@ import { parseForm } from "~/lib/forms.ts";
 import { invitationStatusOf, resendInvitation, type InvitationStatus } from "~/lib/invitations.server.ts";
 import { revokeLink } from "~/lib/links.server.ts";
 import { linkLifetime } from "~/lib/link-lifetimes.ts";
+import { appSessionsOf, endAppSessionOf } from "~/lib/profile.server.ts";
+import { DataTable } from "~/components/data-table.tsx";
 import { orgMethods, whatIf } from "~/lib/signin/methods.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setUserSso } from "~/lib/sso.server.ts";
@@ -41,10 +43,11 @@ function invitationOffer(user: { passwordHash: string | null; email: string | nu
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { user } = await load(request, params.id);
-  const [methods, sessions, invitation] = await Promise.all([
+  const [methods, sessions, invitation, apps] = await Promise.all([
     orgMethods(user.orgId),
     db.session.count({ where: { userId: user.id, stage: "active" } }),
     invitationStatusOf(user),
+    appSessionsOf(user.id),
   ]);
   const { state } = methods;
   const strategy = methods.strategyOf(user);
@@ -72,6 +75,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     },
     method: strategy.method,
     sessions,
+    apps,
     orgSso: state.ssoEnabled,
     allSynced: state.ssoForAllSynced,
     confirm: confirm === "sso-lockout" ? "lockout" : offPreview ? "off" : revoke ? "revoke" : null,
@@ -95,6 +99,7 @@ const schema = z.discriminatedUnion(
     }),
     z.object({ intent: z.literal("revoke"), confirmed: yes, lockoutConfirmed: yes, sendLink: yes }),
     z.object({ intent: z.literal("invite") }),
+    z.object({ intent: z.literal("end-app"), grantId: z.string().regex(/^[\w-]{10,64}$/, "Choose an app from the list.") }),
   ],
   { error: "Choose an action on this page." },
 );
@@ -116,6 +121,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     if (!result.ok) return data({ error: result.message }, { status: result.status });
     return done(result.message);
   }
+  if (form.intent === "end-app") {
+    const appName = await endAppSessionOf(session, user, form.grantId, address);
+    if (!appName) return data({ error: "That app's sign-in has already ended." }, { status: 400 });
+    return done(`${user.name} is signed out of ${appName}.`);
+  }
   if (form.intent === "invite") {
     const outcome = await resendInvitation(session, user.id, address);
     if (!outcome) throw notFound();
@@ -135,7 +145,19 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function UserPage() {
-  const { user: u, method, sessions, orgSso, allSynced, confirm, offPreview, revokePreview, invitation, invitationLifetime } = useLoaderData<typeof loader>();
+  const {
+    user: u,
+    method,
+    sessions,
+    apps,
+    orgSso,
+    allSynced,
+    confirm,
+    offPreview,
+    revokePreview,
+    invitation,
+    invitationLifetime,
+  } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const self = `/admin/users/${u.id}`;
   return (
@@ -170,6 +192,29 @@ export default function UserPage() {
           <dd>{count(sessions, "device")}</dd>
         </dl>
       </section>
+
+      {apps.length ? (
+        <section className="card" aria-labelledby="apps-heading">
+          <h2 id="apps-heading">Apps signed in</h2>
+          <DataTable columns={["App", "Signed in", "Last used", <span className="visually-hidden">Action</span>]}>
+            {apps.map((a) => (
+              <tr key={a.grantId} data-testid="app-session">
+                <td>{a.appName}</td>
+                <td>{new Date(a.signedInAt).toUTCString()}</td>
+                <td>{new Date(a.lastUsedAt).toUTCString()}</td>
+                <td>
+                  <Form method="post">
+                    <input type="hidden" name="grantId" value={a.grantId} />
+                    <Submit name="intent" value="end-app" className="secondary">
+                      Sign out<span className="visually-hidden"> of {a.appName}</span>
+                    </Submit>
+                  </Form>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
+        </section>
+      ) : null}
 
       {u.source === "synced" ? (
         <section className="card" aria-labelledby="sync-heading">

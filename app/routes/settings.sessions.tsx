@@ -6,7 +6,7 @@ import { FormError, Submit } from "~/components/form.tsx";
 import { clientAddress } from "~/lib/context.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
-import { endOwnSessions, sessionsOf } from "~/lib/profile.server.ts";
+import { appSessionsOf, endOwnSessions, sessionsOf } from "~/lib/profile.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
 import { count as countOf } from "~/lib/wording.ts";
@@ -14,13 +14,16 @@ import { count as countOf } from "~/lib/wording.ts";
 export const meta: MetaFunction = () => [{ title: "Sessions" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  return { sessions: await sessionsOf(await requireUser(request)) };
+  const session = await requireUser(request);
+  const [sessions, apps] = await Promise.all([sessionsOf(session), appSessionsOf(session.userId)]);
+  return { sessions, apps };
 }
 
 const schema = z.discriminatedUnion(
   "intent",
   [
     z.object({ intent: z.literal("end"), handle: z.string().regex(/^[0-9a-f]{16}$/, "Choose a session from the list.") }),
+    z.object({ intent: z.literal("end-app"), grantId: z.string().regex(/^[\w-]{10,64}$/, "Choose an app from the list.") }),
     z.object({ intent: z.literal("end-others") }),
   ],
   { error: "Choose what to sign out." },
@@ -30,16 +33,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const session = await requireUser(request);
   const parsed = parseForm(await request.formData(), schema);
   if (!parsed.ok) return data({ formError: Object.values(parsed.errors)[0] }, { status: 400 });
-  const count = await endOwnSessions(session, parsed.data.intent === "end-others" ? "others" : { handle: parsed.data.handle }, clientAddress(context));
-  if (!count && parsed.data.intent === "end") return data({ formError: "That session has already ended or isn't yours." }, { status: 400 });
+  const form = parsed.data;
+  const which = form.intent === "end-others" ? "others" : form.intent === "end-app" ? { grantId: form.grantId } : { handle: form.handle };
+  const count = await endOwnSessions(session, which, clientAddress(context));
+  if (!count && form.intent !== "end-others") return data({ formError: "That session has already ended or isn't yours." }, { status: 400 });
   const flash = await setFlash(`Signed out ${countOf(count, "session")}.`);
   return redirect("/settings/sessions", { headers: { "Set-Cookie": flash } });
 }
 
 export default function Sessions() {
-  const { sessions } = useLoaderData<typeof loader>();
+  const { sessions, apps } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const others = sessions.filter((s) => !s.current).length;
+  const others = sessions.filter((s) => !s.current).length + apps.length;
   return (
     <section className="card" aria-labelledby="sessions-heading">
       <h2 id="sessions-heading">Where you're signed in</h2>
@@ -68,6 +73,28 @@ export default function Sessions() {
           </tr>
         ))}
       </DataTable>
+      <h3>Apps</h3>
+      {apps.length ? (
+        <DataTable columns={["App", "Signed in", "Last used", <span className="visually-hidden">Action</span>]}>
+          {apps.map((a) => (
+            <tr key={a.grantId} data-testid="app-session">
+              <td>{a.appName}</td>
+              <td>{new Date(a.signedInAt).toUTCString()}</td>
+              <td>{new Date(a.lastUsedAt).toUTCString()}</td>
+              <td>
+                <Form method="post">
+                  <input type="hidden" name="grantId" value={a.grantId} />
+                  <Submit name="intent" value="end-app" className="secondary">
+                    Sign out<span className="visually-hidden"> of {a.appName}</span>
+                  </Submit>
+                </Form>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      ) : (
+        <p className="hint">No app is signed in with your account.</p>
+      )}
       {others > 0 ? (
         <Form method="post">
           <Submit name="intent" value="end-others" pendingText="Signing out…">

@@ -5,6 +5,8 @@ import { errors, type Adapter, type AdapterPayload } from "oidc-provider";
 import { db } from "../db.server.ts";
 import { clientMetadata } from "./clients.server.ts";
 
+export { endAppGrantsOf } from "./grants.server.ts";
+
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 
 type Row = { payload: string; expiresAt: Date | null; consumedAt: Date | null };
@@ -97,30 +99,6 @@ class ClientAdapter implements Adapter {
 }
 
 export const adapterFor = (name: string): Adapter => (name === "Client" ? new ClientAdapter() : new PrismaAdapter(name));
-
-/**
- * Ends app grants of a user — the grants, their codes, access and refresh tokens — and, for all of them, the
- * provider's own sessions: what signing out everywhere, disabling and a password reset do to apps; with
- * `{ signedInWith: "microsoft" }` only the grants made by a Microsoft sign-in (amr "fed"), for a method that stops
- * being Microsoft (decision 011's rule for sessions). For the lead to call. One grant, and the list: grants.server.ts.
- */
-export async function endAppGrantsOf(userId: string, options: { signedInWith?: "microsoft" } = {}) {
-  let grantIds: string[];
-  if (options.signedInWith === "microsoft") {
-    // How a grant's user signed in is in its codes and refresh tokens (amr), not in the grant itself.
-    const issued = await db.oidcPayload.findMany({
-      where: { accountId: userId, kind: { in: ["AuthorizationCode", "RefreshToken"] }, grantId: { not: null } },
-      select: { grantId: true, payload: true },
-    });
-    grantIds = [...new Set(issued.filter((row) => (JSON.parse(row.payload) as { amr?: string[] }).amr?.includes("fed")).map((row) => row.grantId!))];
-  } else {
-    const grants = await db.oidcPayload.findMany({ where: { accountId: userId, grantId: { not: null } }, select: { grantId: true }, distinct: ["grantId"] });
-    grantIds = grants.map((g) => g.grantId!);
-  }
-  const where = options.signedInWith ? { grantId: { in: grantIds } } : { OR: [{ accountId: userId }, { grantId: { in: grantIds } }] };
-  const { count } = await db.oidcPayload.deleteMany({ where });
-  return { grants: grantIds.length, rows: count };
-}
 
 /**
  * Deletes up to `batch` rows past their expiry (expired rows are never found, but stay): for the retention job,

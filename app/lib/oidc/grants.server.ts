@@ -1,7 +1,10 @@
 // A user's app grants, as the portal's pages will show them: one per sign-in of an app ("Desktop, signed in …, last
 // used …"), and ending one or all of them. For My Profile → Sessions and the admin's user page (issue 14; the pages
 // themselves are not built yet). Everything is scoped by user id, so one user can never end another's grant.
+import type { Prisma } from "~/generated/prisma/client.ts";
 import { db } from "../db.server.ts";
+
+type Client = Prisma.TransactionClient | typeof db;
 
 export type AppGrant = { grantId: string; clientId: string; appName: string; signedInAt: Date; lastUsedAt: Date; expiresAt: Date | null };
 
@@ -40,4 +43,34 @@ export async function endAppGrant(userId: string, grantId: string): Promise<bool
     await tx.oidcPayload.deleteMany({ where: { grantId } });
     return true;
   });
+}
+
+/**
+ * Ends the app grants of one or more users, with every code and token issued under them: all of them, or
+ * (`signedInWith: "microsoft"`) only those made by a Microsoft sign-in, for the rule that ends Microsoft sessions
+ * when Microsoft is no longer a user's method. Inside the method change's transaction when given one (`q`).
+ */
+export async function endAppGrantsOf(userIds: string | string[], options: { signedInWith?: "microsoft" } = {}, q: Client = db) {
+  const accounts = typeof userIds === "string" ? [userIds] : userIds;
+  if (!accounts.length) return { grants: 0, rows: 0 };
+  let grantIds: string[];
+  if (options.signedInWith === "microsoft") {
+    // How a grant's user signed in is in its codes and refresh tokens (amr), not in the grant itself.
+    const issued = await q.oidcPayload.findMany({
+      where: { accountId: { in: accounts }, kind: { in: ["AuthorizationCode", "RefreshToken"] }, grantId: { not: null } },
+      select: { grantId: true, payload: true },
+    });
+    grantIds = [...new Set(issued.filter((row) => (JSON.parse(row.payload) as { amr?: string[] }).amr?.includes("fed")).map((row) => row.grantId!))];
+    if (!grantIds.length) return { grants: 0, rows: 0 };
+  } else {
+    const grants = await q.oidcPayload.findMany({
+      where: { accountId: { in: accounts }, grantId: { not: null } },
+      select: { grantId: true },
+      distinct: ["grantId"],
+    });
+    grantIds = grants.map((g) => g.grantId!);
+  }
+  const where = options.signedInWith ? { grantId: { in: grantIds } } : { OR: [{ accountId: { in: accounts } }, { grantId: { in: grantIds } }] };
+  const { count } = await q.oidcPayload.deleteMany({ where });
+  return { grants: grantIds.length, rows: count };
 }

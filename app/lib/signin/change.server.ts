@@ -7,6 +7,7 @@
 import type { Prisma } from "~/generated/prisma/client.ts";
 import { db } from "../db.server.ts";
 import { audit } from "../audit.server.ts";
+import { endAppGrantsOf } from "../oidc/grants.server.ts";
 import { loadOrgState, strategyIn, strategyUserSelect, whatIf, type Change, type Preview } from "./methods.server.ts";
 
 /** Who acts: a signed-in user (admin or themselves), or the operator (CLI, no user). */
@@ -33,7 +34,7 @@ export type DoorOptions = {
 export type Refusal = "method_is_microsoft";
 
 export type DoorOutcome<T> =
-  | { kind: "done"; value: T; preview: Preview; sessionsEnded: number; passwordsRemoved: number }
+  | { kind: "done"; value: T; preview: Preview; sessionsEnded: number; appGrantsEnded: number; passwordsRemoved: number }
   | { kind: "confirm_lockout"; preview: Preview }
   | { kind: "refused"; code: Refusal; preview: Preview };
 
@@ -86,9 +87,14 @@ export async function changeMethods<T>(
     });
     const leftMicrosoft = preview.leftMicrosoft.map((u) => u.id);
     let sessionsEnded = leftMicrosoft.length ? (await tx.session.deleteMany({ where: { userId: { in: leftMicrosoft }, authMethod: "microsoft" } })).count : 0;
+    // Apps signed in through the portal are sessions too (issue 14): the same rule ends them.
+    let appGrantsEnded = leftMicrosoft.length ? (await endAppGrantsOf(leftMicrosoft, { signedInWith: "microsoft" }, tx)).grants : 0;
     const end = options.endSessions;
-    if (end) sessionsEnded += (await tx.session.deleteMany({ where: { userId: end.userId, ...("except" in end ? { id: { not: end.except } } : {}) } })).count;
-    return { kind: "done", value, preview, sessionsEnded, passwordsRemoved };
+    if (end) {
+      sessionsEnded += (await tx.session.deleteMany({ where: { userId: end.userId, ...("except" in end ? { id: { not: end.except } } : {}) } })).count;
+      appGrantsEnded += (await endAppGrantsOf(end.userId, {}, tx)).grants;
+    }
+    return { kind: "done", value, preview, sessionsEnded, appGrantsEnded, passwordsRemoved };
   }, TX);
   if (outcome.kind !== "done") return outcome;
 
@@ -106,6 +112,7 @@ export async function changeMethods<T>(
       ...(one ? { methodBefore: one.from, methodAfter: one.to } : {}),
       ...summary(outcome.preview),
       sessionsEnded: outcome.sessionsEnded,
+      ...(outcome.appGrantsEnded ? { appGrantsEnded: outcome.appGrantsEnded } : {}),
       passwordsRemoved: outcome.passwordsRemoved,
       ...(outcome.preview.locksOut ? { lockoutConfirmed: true } : {}),
     },
@@ -121,6 +128,7 @@ export async function changeMethods<T>(
  */
 export async function applyDirectoryChanges(tx: Tx, orgId: string, changes: { deactivated: string[]; changed: string[] }) {
   const sessionsEnded = changes.deactivated.length ? (await tx.session.deleteMany({ where: { userId: { in: changes.deactivated } } })).count : 0;
+  if (changes.deactivated.length) await endAppGrantsOf(changes.deactivated, {}, tx);
   const passwordsRemoved = changes.changed.length ? await removeReplacedPasswords(tx, orgId, { id: { in: changes.changed }, status: "active" }) : 0;
   return { sessionsEnded, passwordsRemoved };
 }
