@@ -43,7 +43,7 @@ describe("audit sentences", () => {
     for (const state of ["enabled", "disabled"]) written.add(`user.sso.${state}`);
     const actions = [...written].filter(
       (a) =>
-        /^(signin|signout|sessions|password|set_password|totp|recovery_codes|reauth|link|invitation|user|org|integration|sync|audit)\./.test(a) ||
+        /^(signin|signout|sessions|password|set_password|totp|recovery_codes|reauth|link|invitation|user|org|integration|sync|audit|app)\./.test(a) ||
         a === "signout",
     );
     expect(actions.length).toBeGreaterThan(40);

@@ -8,6 +8,7 @@ import { db } from "../db.server.ts";
 import { env } from "../env.server.ts";
 import { getSession } from "../session.server.ts";
 import { adapterFor } from "./adapter.server.ts";
+import { noteGrantSuccess, writeNoted } from "./audit.server.ts";
 import { compareSecret } from "./clients.server.ts";
 import { errorPage, logoutPage } from "./pages.server.ts";
 import { INTERACTION_PREFIX, OIDC_PREFIX } from "./paths.ts";
@@ -176,6 +177,12 @@ export function oidcProvider(): Provider {
   provider.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual: string) {
     return Boolean(this.clientSecret) && compareSecret(this.clientSecret!, actual);
   };
+  // Apps' sign-ins and refreshes, and reuses that end a grant, in the audit log before the answer leaves.
+  provider.on("grant.success", noteGrantSuccess);
+  provider.use(async (ctx, next) => {
+    await next();
+    await writeNoted(ctx as KoaContextWithOIDC);
+  });
   // The library answers its own 500s (server_error) and says nothing: the operator must hear of them.
   provider.on("server_error", (ctx: KoaContextWithOIDC, error: Error) => {
     log.error({ err: error, method: ctx.method, path: ctx.path }, "OpenID Provider error.");
