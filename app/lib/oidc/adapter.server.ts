@@ -142,14 +142,3 @@ export async function endAppGrantsOf(userId: string, options: { signedInWith?: "
   const { count } = await db.oidcPayload.deleteMany({ where });
   return { grants: grantIds.length, rows: count };
 }
-
-/**
- * Deletes up to `batch` rows past their expiry (expired rows are never found, but stay): for the retention job,
- * which does not call it yet (decision 019). Returns how many went.
- */
-export async function deleteExpiredPayloads(now = new Date(), batch = 500): Promise<number> {
-  const expired = await db.oidcPayload.findMany({ where: { expiresAt: { lte: now } }, select: { kind: true, id: true }, take: batch });
-  if (!expired.length) return 0;
-  const { count } = await db.oidcPayload.deleteMany({ where: { OR: expired.map(({ kind, id }) => ({ kind, id })), expiresAt: { lte: now } } });
-  return count;
-}
