@@ -112,13 +112,13 @@ describe("sentences that count", () => {
 
   it("the retention summary counts each kind in the singular or plural", () => {
     const text = describeRetention(
-      { sessions: 1, flowStates: 2, tokens: 0, mail: 1, attemptCounters: 1, auditEvents: 5 } as Parameters<typeof describeRetention>[0],
+      { sessions: 1, flowStates: 2, tokens: 0, mail: 1, attemptCounters: 1, appTokens: 2, auditEvents: 5 } as Parameters<typeof describeRetention>[0],
       {
         auditDays: 1,
       },
     );
     expect(text).toBe(
-      "Deleted 1 expired session, 2 Microsoft flow states, 0 used or expired tokens, 1 delivered mail, 1 sign-in attempt counter and 5 audit events (older than 1 day).",
+      "Deleted 1 expired session, 2 Microsoft flow states, 0 used or expired tokens, 1 delivered mail, 1 sign-in attempt counter, 2 expired app tokens and 5 audit events (older than 1 day).",
     );
   });
 });

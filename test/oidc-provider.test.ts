@@ -557,15 +557,15 @@ describe("the adapter", () => {
     expect(await tokens.find("t2")).toBeUndefined();
   });
 
-  it("deleteExpiredPayloads removes expired rows in batches and nothing live", async () => {
-    const { PrismaAdapter, deleteExpiredPayloads } = await import("~/lib/oidc/adapter.server.ts");
+  it("the retention job removes expired rows in batches and nothing live", async () => {
+    const { PrismaAdapter } = await import("~/lib/oidc/adapter.server.ts");
+    const { runRetention } = await import("~/lib/retention.server.ts");
     const codes = new PrismaAdapter("AuthorizationCode");
     for (let i = 0; i < 7; i++) await codes.upsert(`old-${i}`, {} as never, 60);
     await codes.upsert("live", {} as never, 60);
     await db.oidcPayload.updateMany({ where: { id: { startsWith: "old-" } }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect(await deleteExpiredPayloads(new Date(), 5)).toBe(5);
-    expect(await deleteExpiredPayloads(new Date(), 5)).toBe(2);
-    expect(await deleteExpiredPayloads(new Date(), 5)).toBe(0);
+    expect(await runRetention({ batchSize: 5 })).toMatchObject({ appTokens: 7, batches: 2 });
+    expect(await runRetention({ batchSize: 5 })).toMatchObject({ appTokens: 0 });
     expect((await db.oidcPayload.findMany()).map((r) => r.id)).toEqual(["live"]);
   });
 

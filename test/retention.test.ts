@@ -91,6 +91,24 @@ describe("13.10 retention job", () => {
     expect(await ids(db.auditEvent.findMany())).toEqual(new Set([newEvent.id]));
   });
 
+  it("the OpenID Provider's expired rows go, live and never-expiring ones stay, a used live refresh token too", async () => {
+    const row = (kind: string, id: string, expiresAt: Date | null, consumedAt: Date | null = null) =>
+      db.oidcPayload.create({ data: { kind, id, payload: "{}", grantId: "g-1", expiresAt, consumedAt } });
+    await row("RefreshToken", "expired", ago(1000));
+    await row("AuthorizationCode", "expired", ago(60_000), ago(120_000));
+    await row("Grant", "expired-grant", ago(1));
+    await row("RefreshToken", "live", later(DAY));
+    await row("RefreshToken", "used-live", later(DAY), ago(1000));
+    await row("Session", "forever", null);
+    expect(await runRetention({ batchSize: 2 })).toMatchObject({ appTokens: 3 });
+    const left = await db.oidcPayload.findMany({ select: { kind: true, id: true }, orderBy: { id: "asc" } });
+    expect(left).toEqual([
+      { kind: "Session", id: "forever" },
+      { kind: "RefreshToken", id: "live" },
+      { kind: "RefreshToken", id: "used-live" },
+    ]);
+  });
+
   it("13.10 retention: deletes in batches, and a second run finds nothing", async () => {
     const { user } = await createUser();
     for (let i = 0; i < 250; i++) await session(user.id, { expiresAt: ago(60_000) });
@@ -133,7 +151,7 @@ describe("13.10 retention job", () => {
     const run = await cli("portal", ["retention:run"]);
     expect(run, JSON.stringify(run)).toMatchObject({ code: 0, stderr: "" });
     expect(run.stdout).toBe(
-      "Deleted 1 expired session, 1 Microsoft flow state, 0 used or expired tokens, 0 delivered mails, 0 sign-in attempt counters and 0 audit events (audit events are kept).",
+      "Deleted 1 expired session, 1 Microsoft flow state, 0 used or expired tokens, 0 delivered mails, 0 sign-in attempt counters, 0 expired app tokens and 0 audit events (audit events are kept).",
     );
     expect(await db.session.count()).toBe(0);
   });

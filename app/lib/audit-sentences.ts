@@ -28,6 +28,9 @@ const reason = (e: EventForSentence) => {
   const why = str(e.detail.reason) || str(e.detail.code) || str(e.detail.error);
   return why ? `: ${why}` : "";
 };
+const app = (e: EventForSentence) => str(e.detail.clientName) || str(e.detail.clientId) || "an app";
+const App = (e: EventForSentence) => app(e).charAt(0).toUpperCase() + app(e).slice(1);
+const possessive = (who: string) => (who === "Someone" ? "someone's" : `${who}'s`);
 const tenant = (e: EventForSentence) => str(e.detail.displayName) || str(e.detail.tenantId) || e.target || "a Microsoft tenant";
 
 const SENTENCES: Record<string, Words> = {
@@ -102,6 +105,9 @@ const SENTENCES: Record<string, Words> = {
   "audit.exported": (e, who) => `${who} exported the audit log as ${e.detail.format === "jsonl" ? "JSON Lines" : "CSV"}`,
   "sync.conflict.resolved": (e, who) =>
     `${who} resolved a sync conflict by ${e.detail.resolution === "attached" ? "attaching the directory user to the existing account" : "keeping the accounts separate"}`,
+  "app.signed_in": (e, who) => `${who} signed in to ${app(e)}`,
+  "app.token_refreshed": (e, who) => `${App(e)} refreshed ${possessive(who)} sign-in`,
+  "app.grant_revoked_on_reuse": (e, who) => `${App(e)} sent an already-used code or refresh token of ${possessive(who)} sign-in, so that sign-in was ended`,
 };
 
 /** Event types by the first word of their action: the filter offers a group or one action. */
@@ -121,7 +127,7 @@ export const ACTION_GROUPS: Record<string, string> = {
   integration: "Microsoft integrations",
   sync: "Entra ID Sync",
   audit: "Audit log exports",
-  app: "Apps signed in through the portal",
+  app: "App sign-ins",
 };
 
 /** The action names this module has a sentence for (the filter's choices). */

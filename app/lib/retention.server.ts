@@ -1,6 +1,7 @@
 // The retention job: deletes what is past its time, so that no table grows without bound: expired sessions,
 // Microsoft flow states past their expiry, one-time tokens some days after their use or expiry, delivered mail
-// after MAIL_RETENTION_DAYS, sign-in attempt counters that no longer hold anything (docs/decisions/021), and audit
+// after MAIL_RETENTION_DAYS, sign-in attempt counters that no longer hold anything (docs/decisions/021), the
+// OpenID Provider's grants, codes, tokens and sessions past their expiry (decision 019), and audit
 // events only when AUDIT_RETENTION_DAYS is set. Runs in batches (short
 // write locks beside sign-ins) on the server's schedule and as `npm run portal -- retention:run`.
 // See docs/decisions/016-retention-and-operator-cli.md.
@@ -30,6 +31,7 @@ export type RetentionResult = {
   tokens: number;
   mail: number;
   attemptCounters: number;
+  appTokens: number;
   auditEvents: number;
   batches: number;
 };
@@ -76,6 +78,9 @@ function rules(policy: RetentionPolicy, now: Date): Rule[] {
       },
     ],
   };
+  // The provider never finds an expired row (adapter.server.ts); a used refresh token stays until its expiry, so
+  // that its reuse still ends the grant. Its key is two columns, carried as one JSON string.
+  const appTokens: Prisma.OidcPayloadWhereInput = { expiresAt: { lte: now } };
   const list: Rule[] = [
     {
       key: "sessions",
@@ -101,6 +106,15 @@ function rules(policy: RetentionPolicy, now: Date): Rule[] {
       key: "attemptCounters",
       find: async (tx, take) => (await tx.signInAttempt.findMany({ where: counters, select: { key: true }, take })).map((r) => ({ id: r.key })),
       remove: (tx, keys) => tx.signInAttempt.deleteMany({ where: { key: { in: keys }, ...counters } }),
+    },
+    {
+      key: "appTokens",
+      find: async (tx, take) =>
+        (await tx.oidcPayload.findMany({ where: appTokens, select: { kind: true, id: true }, take })).map((r) => ({ id: JSON.stringify([r.kind, r.id]) })),
+      remove: (tx, keys) => {
+        const pairs = keys.map((key) => JSON.parse(key) as [string, string]);
+        return tx.oidcPayload.deleteMany({ where: { OR: pairs.map(([kind, id]) => ({ kind, id })), ...appTokens } });
+      },
     },
   ];
   if (policy.auditDays !== undefined) {
@@ -139,7 +153,7 @@ async function batch(rule: Rule, size: number): Promise<number | null> {
 export async function runRetention(options: { now?: Date; batchSize?: number; policy?: Partial<RetentionPolicy> } = {}): Promise<RetentionResult> {
   const policy = { ...policyFromEnv(), ...options.policy };
   const size = options.batchSize ?? RETENTION_BATCH;
-  const result: RetentionResult = { sessions: 0, flowStates: 0, tokens: 0, mail: 0, attemptCounters: 0, auditEvents: 0, batches: 0 };
+  const result: RetentionResult = { sessions: 0, flowStates: 0, tokens: 0, mail: 0, attemptCounters: 0, appTokens: 0, auditEvents: 0, batches: 0 };
   for (const rule of rules(policy, options.now ?? new Date())) {
     for (;;) {
       const deleted = await batch(rule, size);
@@ -156,8 +170,8 @@ export async function runRetention(options: { now?: Date; batchSize?: number; po
 export function describeRetention(r: RetentionResult, policy: Pick<RetentionPolicy, "auditDays"> = policyFromEnv()): string {
   return (
     `Deleted ${count(r.sessions, "expired session")}, ${count(r.flowStates, "Microsoft flow state")}, ` +
-    `${count(r.tokens, "used or expired token")}, ${count(r.mail, "delivered mail")}, ${count(r.attemptCounters, "sign-in attempt counter")} ` +
-    `and ${count(r.auditEvents, "audit event")}` +
+    `${count(r.tokens, "used or expired token")}, ${count(r.mail, "delivered mail")}, ${count(r.attemptCounters, "sign-in attempt counter")}, ` +
+    `${count(r.appTokens, "expired app token")} and ${count(r.auditEvents, "audit event")}` +
     `${policy.auditDays === undefined ? " (audit events are kept)" : ` (older than ${count(policy.auditDays, "day")})`}.`
   );
 }

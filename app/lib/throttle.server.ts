@@ -131,3 +131,31 @@ export async function forgetAccount(userId: string) {
   const { account, pair } = attemptKeys(userId, "");
   await db.signInAttempt.deleteMany({ where: { OR: [{ key: account }, { key: { startsWith: pair } }] } });
 }
+
+// Failed requests at the OpenID Provider's token endpoint (a client authentication or a code or refresh token
+// that does not hold), per address: after TOKEN_FAILURE_LIMIT in a window, the address's failures are answered
+// "slow_down" until the window ends (decision 019). A success is never counted and never refused. The key is an
+// address key, so the retention job deletes it with the other address windows.
+export const TOKEN_FAILURE_LIMIT = 100;
+const tokenFailureKey = (ip: string) => `address:oidc-token|${ip}`;
+
+/** Counts one failure of the address in its window (a window that is over starts again). */
+export async function countTokenFailure(ip: string, at = new Date()) {
+  const now = at.getTime();
+  const windowOver = Prisma.sql`${col("windowStartMs")} <= ${ms(now - ADDRESS_WINDOW_MS)}`;
+  await db.$executeRaw`
+    INSERT INTO "SignInAttempt" ("key", "attempts", "windowStartMs", "lastAttemptMs", "nextAllowedMs")
+    VALUES (${tokenFailureKey(ip)}, 1, ${ms(now)}, ${ms(now)}, 0)
+    ON CONFLICT ("key") DO UPDATE SET
+      "attempts" = CASE WHEN ${windowOver} THEN 1 ELSE ${col("attempts")} + 1 END,
+      "windowStartMs" = CASE WHEN ${windowOver} THEN ${ms(now)} ELSE ${col("windowStartMs")} END,
+      "lastAttemptMs" = ${ms(now)}`;
+}
+
+/** When the address's window of token failures ends, if it is full; null when its failures are answered as usual. */
+export async function tokenFailuresBlockedUntil(ip: string, at = new Date()): Promise<Date | null> {
+  const row = await db.signInAttempt.findUnique({ where: { key: tokenFailureKey(ip) }, select: { attempts: true, windowStartMs: true } });
+  if (!row || row.attempts < TOKEN_FAILURE_LIMIT) return null;
+  const end = Number(row.windowStartMs) + ADDRESS_WINDOW_MS;
+  return end > at.getTime() ? new Date(end) : null;
+}

@@ -1,8 +1,9 @@
 // The OpenID Provider's storage: every object of oidc-provider's models (grants, codes, tokens, its sessions and
 // interactions) is a row of OidcPayload in the portal's database, so that any instance can serve any request;
 // apps (the Client model) are read from OidcClient. Nothing is kept in memory.
-import { errors, type Adapter, type AdapterPayload } from "oidc-provider";
+import Provider, { errors, type Adapter, type AdapterPayload } from "oidc-provider";
 import { db } from "../db.server.ts";
+import { noteReuse } from "./audit.server.ts";
 import { clientMetadata } from "./clients.server.ts";
 
 export { endAppGrantsOf } from "./grants.server.ts";
@@ -68,13 +69,33 @@ export class PrismaAdapter implements Adapter {
   }
 
   async destroy(id: string) {
+    // Inside a request, the provider destroys a grant only as it ends it (with revokeByGrantId beside it).
+    if (this.kind === "Grant" && Provider.ctx) return endGrant(id);
     await db.oidcPayload.deleteMany({ where: { kind: this.kind, id } });
   }
 
   /** Ends a grant: the grant itself and every code and token issued under it, whatever the model. */
   async revokeByGrantId(grantId: string) {
-    await db.oidcPayload.deleteMany({ where: { grantId } });
+    await endGrant(grantId);
   }
+}
+
+// The provider ends a grant with one call per model at once; in a request they share one ending, which first
+// reads whose grant it was, for the audit event of a reuse (audit.server.ts).
+const endings = new WeakMap<object, Map<string, Promise<void>>>();
+
+function endGrant(grantId: string): Promise<void> {
+  const ctx = Provider.ctx;
+  const end = async () => {
+    const owner = ctx ? await db.oidcPayload.findFirst({ where: { grantId, accountId: { not: null } }, select: { accountId: true, clientId: true } }) : null;
+    await db.oidcPayload.deleteMany({ where: { grantId } });
+    if (ctx && owner) noteReuse(ctx, owner);
+  };
+  if (!ctx) return end();
+  const mine = endings.get(ctx) ?? new Map<string, Promise<void>>();
+  endings.set(ctx, mine);
+  if (!mine.has(grantId)) mine.set(grantId, end());
+  return mine.get(grantId)!;
 }
 
 /** The registered apps (read-only: apps are created by the operator's CLI, not by dynamic registration). */
@@ -99,14 +120,3 @@ class ClientAdapter implements Adapter {
 }
 
 export const adapterFor = (name: string): Adapter => (name === "Client" ? new ClientAdapter() : new PrismaAdapter(name));
-
-/**
- * Deletes up to `batch` rows past their expiry (expired rows are never found, but stay): for the retention job,
- * which does not call it yet (decision 019). Returns how many went.
- */
-export async function deleteExpiredPayloads(now = new Date(), batch = 500): Promise<number> {
-  const expired = await db.oidcPayload.findMany({ where: { expiresAt: { lte: now } }, select: { kind: true, id: true }, take: batch });
-  if (!expired.length) return 0;
-  const { count } = await db.oidcPayload.deleteMany({ where: { OR: expired.map(({ kind, id }) => ({ kind, id })), expiresAt: { lte: now } } });
-  return count;
-}

@@ -8,10 +8,12 @@ import { db } from "../db.server.ts";
 import { env } from "../env.server.ts";
 import { getSession } from "../session.server.ts";
 import { adapterFor } from "./adapter.server.ts";
+import { noteGrantSuccess, writeNoted } from "./audit.server.ts";
 import { compareSecret } from "./clients.server.ts";
 import { errorPage, logoutPage } from "./pages.server.ts";
 import { INTERACTION_PREFIX, OIDC_PREFIX } from "./paths.ts";
 import { log } from "../log.server.ts";
+import { countTokenFailure, tokenFailuresBlockedUntil } from "../throttle.server.ts";
 
 /** Lifetimes in seconds (the decision record gives the reasons). */
 export const LIFETIMES = {
@@ -163,6 +165,27 @@ export function providerConfiguration(): Configuration {
   };
 }
 
+/** Errors that say a client's secret, code or refresh token did not hold: what the address throttle counts. */
+const COUNTED_ERRORS = new Set(["invalid_client", "invalid_grant"]);
+
+/**
+ * A failed token request counts on its address; past the limit, a failure is answered 429 slow_down with
+ * Retry-After instead of what went wrong, until the address's window ends. The request was handled as usual, so
+ * a success (a refresh of a fleet behind one address) and a reuse that ends a grant are never held back.
+ */
+async function throttleFailure(ctx: KoaContextWithOIDC, blockedUntil: Date | null) {
+  const error = (ctx.body as { error?: string } | undefined)?.error;
+  if (ctx.status < 400 || !error || !COUNTED_ERRORS.has(error)) return;
+  if (blockedUntil) {
+    ctx.status = 429;
+    ctx.remove("WWW-Authenticate");
+    ctx.set("Retry-After", String(Math.max(1, Math.ceil((blockedUntil.getTime() - Date.now()) / 1000))));
+    ctx.body = { error: "slow_down", error_description: "too many failed requests from this address; try again later" };
+    return;
+  }
+  await countTokenFailure(ctx.ip).catch((err: unknown) => log.error({ err }, "Could not count a failed token request."));
+}
+
 let provider: Provider | undefined;
 
 /** The provider, made once per process from the validated configuration. */
@@ -176,6 +199,15 @@ export function oidcProvider(): Provider {
   provider.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual: string) {
     return Boolean(this.clientSecret) && compareSecret(this.clientSecret!, actual);
   };
+  // Apps' sign-ins and refreshes, and reuses that end a grant, in the audit log before the answer leaves.
+  provider.on("grant.success", noteGrantSuccess);
+  provider.use(async (ctx, next) => {
+    const tokenRequest = ctx.method === "POST" && ctx.path === `${OIDC_PREFIX}/token`;
+    const blockedUntil = tokenRequest ? await tokenFailuresBlockedUntil(ctx.ip) : null;
+    await next();
+    await writeNoted(ctx as KoaContextWithOIDC);
+    if (tokenRequest) await throttleFailure(ctx as KoaContextWithOIDC, blockedUntil);
+  });
   // The library answers its own 500s (server_error) and says nothing: the operator must hear of them.
   provider.on("server_error", (ctx: KoaContextWithOIDC, error: Error) => {
     log.error({ err: error, method: ctx.method, path: ctx.path }, "OpenID Provider error.");
