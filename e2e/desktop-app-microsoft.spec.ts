@@ -74,3 +74,13 @@ test("cancel at Microsoft gives the app no code, and says so", async ({ page, re
   expect(returned).toBe(false);
   expect(await db.oidcPayload.count({ where: { accountId: account.userId, kind: "AuthorizationCode" } })).toBe(0);
 });
+
+test("the Microsoft button on the sign-in page signs a Microsoft user in to the app too", async ({ page, request }) => {
+  const tenant = await newTenant(request, true);
+  const account = await linkedUser(tenant);
+  const { config, started, back } = await appSignIn(page);
+  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+  await pickAccount(page, tenant.user);
+  const tokens = await redeem(config, started, await back);
+  expect(tokens.claims()!.sub).toBe(account.userId);
+});

@@ -102,6 +102,24 @@ describe("app sessions", () => {
     expect([await viaMicrosoft.refreshes(), await viaPassword.refreshes()]).toEqual(["invalid_grant", "ok"]);
   }, 60_000);
 
+  it("a method change to Microsoft keeps the app signed in with a password, as it keeps password sessions (decision 011)", async () => {
+    const org = await createOrg();
+    await db.organization.update({ where: { id: org.id }, data: { ssoLicensed: true, ssoEnabled: true } });
+    const integration = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active" } });
+    const { user } = await createUser({ orgId: org.id });
+    await createUser({ orgId: org.id, role: "admin" });
+    const viaPassword = await appSignIn(user);
+    const linked = await changeMethods(
+      { userId: user.id, orgId: org.id, address: null },
+      { kind: "link", userId: user.id, integrationId: integration.id },
+      { audit: { action: "link.created" } },
+      (tx) => tx.microsoftLink.create({ data: { userId: user.id, integrationId: integration.id, tenantId: CONTOSO.id, objectId: "oid-apps-2" } }),
+    );
+    expect(linked.kind).toBe("done");
+    expect((await db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBeNull();
+    expect(await viaPassword.refreshes()).toBe("ok");
+  }, 60_000);
+
   it("an admin sees a user's apps on the user's page and signs one out; another org's admin gets the 404", async () => {
     const org = await createOrg();
     const { user: admin } = await createUser({ orgId: org.id, role: "admin" });

@@ -7,10 +7,7 @@ import { useLoaderData } from "@remix-run/react";
 import { useEffect } from "react";
 import { INTERACTION_PREFIX, isInteractionUid } from "~/lib/oidc/paths.ts";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [
-  { title: "Returning to the app" },
-  ...(data ? [{ httpEquiv: "refresh", content: `0;url=${data.next}` }] : []),
-];
+export const meta: MetaFunction<typeof loader> = () => [{ title: "Returning to the app" }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const uid = new URL(request.url).searchParams.get("uid");
@@ -23,6 +20,11 @@ export default function ContinueToApp() {
   useEffect(() => window.location.replace(next), [next]);
   return (
     <main className="narrow">
+      {/* One navigation only: without JavaScript the refresh, with it the effect. Both at once raced, and the
+          second found the interaction already finished ("This sign-in has ended"). */}
+      <noscript>
+        <meta httpEquiv="refresh" content={`0;url=${next}`} />
+      </noscript>
       <h1>Returning to the app</h1>
       <div className="card">
         <p>You're signed in. The app continues in a moment.</p>
