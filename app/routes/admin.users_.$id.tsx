@@ -16,7 +16,7 @@ import { invitationStatusOf, resendInvitation, type InvitationStatus } from "~/l
 import { revokeLink } from "~/lib/links.server.ts";
 import { linkLifetime } from "~/lib/link-lifetimes.ts";
 import { appSessionsOf, endAppSessionOf } from "~/lib/profile.server.ts";
-import { DataTable } from "~/components/data-table.tsx";
+import { AppSessions } from "~/components/app-sessions.tsx";
 import { orgMethods, whatIf } from "~/lib/signin/methods.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { setUserSso } from "~/lib/sso.server.ts";
@@ -196,23 +196,7 @@ export default function UserPage() {
       {apps.length ? (
         <section className="card" aria-labelledby="apps-heading">
           <h2 id="apps-heading">Apps signed in</h2>
-          <DataTable columns={["App", "Signed in", "Last used", <span className="visually-hidden">Action</span>]}>
-            {apps.map((a) => (
-              <tr key={a.grantId} data-testid="app-session">
-                <td>{a.appName}</td>
-                <td>{new Date(a.signedInAt).toUTCString()}</td>
-                <td>{new Date(a.lastUsedAt).toUTCString()}</td>
-                <td>
-                  <Form method="post">
-                    <input type="hidden" name="grantId" value={a.grantId} />
-                    <Submit name="intent" value="end-app" className="secondary">
-                      Sign out<span className="visually-hidden"> of {a.appName}</span>
-                    </Submit>
-                  </Form>
-                </td>
-              </tr>
-            ))}
-          </DataTable>
+          <AppSessions apps={apps} />
         </section>
       ) : null}
 

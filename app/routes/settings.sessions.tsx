@@ -9,6 +9,7 @@ import { parseForm } from "~/lib/forms.ts";
 import { appSessionsOf, endOwnSessions, sessionsOf } from "~/lib/profile.server.ts";
 import { requireUser } from "~/lib/session.server.ts";
 import { DataTable } from "~/components/data-table.tsx";
+import { AppSessions } from "~/components/app-sessions.tsx";
 import { count as countOf } from "~/lib/wording.ts";
 
 export const meta: MetaFunction = () => [{ title: "Sessions" }];
@@ -74,27 +75,7 @@ export default function Sessions() {
         ))}
       </DataTable>
       <h3>Apps</h3>
-      {apps.length ? (
-        <DataTable columns={["App", "Signed in", "Last used", <span className="visually-hidden">Action</span>]}>
-          {apps.map((a) => (
-            <tr key={a.grantId} data-testid="app-session">
-              <td>{a.appName}</td>
-              <td>{new Date(a.signedInAt).toUTCString()}</td>
-              <td>{new Date(a.lastUsedAt).toUTCString()}</td>
-              <td>
-                <Form method="post">
-                  <input type="hidden" name="grantId" value={a.grantId} />
-                  <Submit name="intent" value="end-app" className="secondary">
-                    Sign out<span className="visually-hidden"> of {a.appName}</span>
-                  </Submit>
-                </Form>
-              </td>
-            </tr>
-          ))}
-        </DataTable>
-      ) : (
-        <p className="hint">No app is signed in with your account.</p>
-      )}
+      {apps.length ? <AppSessions apps={apps} /> : <p className="hint">No app is signed in with your account.</p>}
       {others > 0 ? (
         <Form method="post">
           <Submit name="intent" value="end-others" pendingText="Signing out…">
