@@ -15,7 +15,7 @@ import {
   benchFolder,
   databaseKind,
   databaseLabel,
-  dropBenchDatabases,
+  runBench,
   ensureBuild,
   freePort,
   machine,
@@ -218,13 +218,4 @@ async function main() {
   );
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  if (server.output) console.error(`Server output:\n${server.output}`);
-  process.exitCode = 1;
-} finally {
-  await server.stop();
-  await dropBenchDatabases();
-}
+runBench(main, server);

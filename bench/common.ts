@@ -321,3 +321,21 @@ export class Portal {
     }
   }
 }
+
+/**
+ * Runs a bench's `main`: on failure one sentence and the server's last output; always the server killed, the
+ * bench databases dropped, and the process ended (keep-alive sockets would hold it open).
+ */
+export function runBench(main: () => Promise<void>, server: Portal) {
+  main()
+    .catch((error) => {
+      console.error((error as Error).message);
+      if (server.output.trim()) console.error(`The server's last output:\n${server.output.trim()}`);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      server.kill();
+      await dropBenchDatabases();
+      process.exit();
+    });
+}

@@ -12,7 +12,7 @@ import {
   benchFolder,
   databaseKind,
   databaseLabel,
-  dropBenchDatabases,
+  runBench,
   ensureBuild,
   freePort,
   machine,
@@ -178,14 +178,4 @@ writes tokens and mail right after each answer, in the same process: that work i
 "next request p50" is the answer after a request of that kind, which is where it would show.`);
 }
 
-main()
-  .catch((error) => {
-    console.error((error as Error).message);
-    if (server.output.trim()) console.error(`The server's last output:\n${server.output.trim()}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    server.kill();
-    await dropBenchDatabases();
-    process.exit(); // the keep-alive socket would hold the process open
-  });
+runBench(main, server);

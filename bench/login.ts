@@ -16,7 +16,7 @@ import {
   cpuBetween,
   databaseKind,
   databaseLabel,
-  dropBenchDatabases,
+  runBench,
   cpuSnapshot,
   ensureBuild,
   freePort,
@@ -312,14 +312,4 @@ Rest of the machine: ${f1(med((r) => r.cpu.foreignPct))}% CPU during HTTP rounds
   process.exitCode = errors ? 1 : 0;
 }
 
-main()
-  .catch((error) => {
-    console.error((error as Error).message);
-    if (server.output.trim()) console.error(`The server's last output:\n${server.output.trim()}`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    server.kill();
-    await dropBenchDatabases();
-    process.exit(); // keep-alive sockets would hold the process open
-  });
+runBench(main, server);
