@@ -1,7 +1,9 @@
 // Starts the portal: `tsx server/index.ts` serves the built app, `--dev` serves through Vite.
 // With WEB_CONCURRENCY=N (N > 1) a primary process forks N server processes that share the port.
+// First: a wrong environment stops the server here, in one sentence (boot-env.ts).
+import { env } from "./boot-env.ts";
 import cluster from "node:cluster";
-import { env as loadEnv, type Env } from "../app/lib/env.server.ts";
+import type { Env } from "../app/lib/env.server.ts";
 import { createApp } from "./app.ts";
 import { startMailWorker } from "../app/lib/mail/worker.server.ts";
 import { startSyncScheduler } from "../app/lib/sync/scheduler.server.ts";
@@ -9,15 +11,6 @@ import { startRetentionScheduler } from "../app/lib/retention.server.ts";
 import { describeReseal, resealTotpSecrets } from "../app/lib/totp-reseal.server.ts";
 import { log } from "../app/lib/log.server.ts";
 import { answerForWorkers, collectProcessMetrics } from "../app/lib/metrics.server.ts";
-
-let env: Env;
-try {
-  env = loadEnv();
-} catch (error) {
-  // The sentence alone, so that it reads the same in JSON and through pino-pretty.
-  log.fatal((error as Error).message);
-  process.exit(1);
-}
 
 const dev = process.argv.includes("--dev");
 
