@@ -10,6 +10,7 @@ import { parseSearch } from "./entra/graph.ts";
 import { CONTOSO, FABRIKAM } from "./entra/fixture.ts";
 import { createOrg, createUser, signedInAs, type Browser } from "./helpers.ts";
 import { useStandin } from "./microsoft.ts";
+import { textOf, usePages } from "./admin-render.ts";
 
 const standin = useStandin();
 const PORTAL_USERS = FABRIKAM.groups![0]!;
@@ -161,5 +162,44 @@ describe("picking a group on the Entra ID Sync page", () => {
     const take = await post(b, { intent: "connect", integrationId: own.id, scope: "group", groupId: PORTAL_USERS.id });
     expect(take.status).toBe(400);
     expect(await db.integration.findUniqueOrThrow({ where: { id: own.id } })).toMatchObject({ syncScope: "tenant", syncGroupId: null });
+  });
+});
+
+describe("the page without JavaScript", () => {
+  const pages = usePages();
+  /** A form POST as a browser sends it: Remix's CSRF check compares Origin with Host. */
+  const render = (b: Browser, path: string, form?: Record<string, string>) => {
+    const request = b.request.bind(b);
+    b.request = (p, init) => {
+      const r = request(p, init);
+      const headers = new Headers(r.headers);
+      headers.set("Host", new URL(r.url).host);
+      return new Request(r, { headers });
+    };
+    return pages(b, path, form);
+  };
+
+  it("a search is a form round trip: the HTML lists the matches as radio buttons and keeps the typed text", async () => {
+    const { integration, b } = await admin();
+    const typed = 'Sales "West"';
+    const shown = await render(b, "/admin/sync", { intent: "search", integrationId: integration.id, scope: "tenant", groupSearch: typed });
+    expect(shown.status).toBe(200);
+    expect(shown.html).toMatch(/<input[^>]*name="groupSearch"[^>]*value="Sales &quot;West&quot;"/);
+    const radios = shown.html.match(/<input[^>]*type="radio"[^>]*>/g) ?? [];
+    expect(radios).toContainEqual(expect.stringMatching(new RegExp(`name="groupId" checked="" value="${ODD.id}"`)));
+    expect(radios).toContainEqual(expect.stringMatching(/name="scope" checked="" value="group"/));
+    expect(textOf(shown.html)).toContain('Sales "West" \\ R&D');
+
+    const failed = await render(b, "/admin/sync", { intent: "search", integrationId: integration.id, scope: "group", groupSearch: "Nothing like it" });
+    expect(failed.status).toBe(404);
+    expect(failed.html).toMatch(/<input[^>]*name="groupSearch"[^>]*value="Nothing like it"/);
+    expect(textOf(failed.html)).toContain('No group of this tenant has "Nothing like it" in its name.');
+  });
+
+  it("the connection summary names the group, not only its ID", async () => {
+    const { integration, b } = await admin();
+    await post(b, { intent: "connect", integrationId: integration.id, scope: "group", groupId: PORTAL_USERS.id });
+    const shown = await render(b, "/admin/sync");
+    expect(textOf(shown.html)).toContain(`Users are read from Fabrikam (members of Portal users (${PORTAL_USERS.id}))`);
   });
 });

@@ -15,6 +15,7 @@ import * as sso from "~/routes/admin.sso.tsx";
 import { CONTOSO, FABRIKAM } from "./entra/fixture.ts";
 import { ADDRESS, createOrg, createUser, signedInAs, type Browser } from "./helpers.ts";
 import { useStandin } from "./microsoft.ts";
+import { textOf, usePages } from "./admin-render.ts";
 
 const standin = useStandin();
 const GROUP = FABRIKAM.groups![0]!;
@@ -277,5 +278,45 @@ describe("a scope change says how many users it deactivates", () => {
     const { b } = await admin();
     const res = await b.get(preview.loader, `/admin/sync/preview?integrationId=${other.integration.id}&scope=group&groupId=${GROUP.id}`);
     expect(res.status).toBe(404);
+  });
+});
+
+describe("the pages as the browser gets them", () => {
+  const render = usePages();
+
+  it("says automatic sync is off, pages the history with plain links, and tells where earlier users stand", async () => {
+    process.env.SYNC_INTERVAL_MINUTES = "0";
+    reloadEnv();
+    const { org, integration, b } = await admin();
+    const contoso = await db.integration.create({ data: { orgId: org.id, tenantId: CONTOSO.id, status: "active", displayName: "Contoso" } });
+    await post(b, { intent: "connect", integrationId: integration.id, scope: "tenant" });
+    await sync(integration.id);
+    await post(b, { intent: "connect", integrationId: contoso.id, scope: "tenant", confirmed: "yes" });
+    await db.syncRun.createMany({
+      data: Array.from({ length: HISTORY }, (_, i) => ({
+        integrationId: contoso.id,
+        trigger: "schedule",
+        status: "succeeded",
+        startedAt: new Date(Date.now() - (i + 1) * 1000),
+      })),
+    });
+    const shown = await render(b, "/admin/sync");
+    const text = textOf(shown.html);
+    expect(text).toContain("Automatic sync is off on this server (SYNC_INTERVAL_MINUTES is 0)");
+    expect(text).not.toContain("on its own");
+    expect(text).toContain("0 users are synced through this connection.");
+    expect(text).toContain(`${FABRIKAM.users.length} synced users are left from an earlier connection`);
+    expect(shown.html).toContain('href="/admin/users?show=none"');
+    expect(text).not.toMatch(/\w\(s\)/);
+    const older = /href="(\/admin\/sync\?before=[a-z0-9]+)"/.exec(shown.html)?.[1];
+    expect(older).toBeDefined();
+    expect(text).toMatch(/Fabrikam · Sync now .* Full \d+ pages Succeeded 5 0 0 0 0/);
+    const next = await render(b, older!);
+    expect(textOf(next.html)).toMatch(/History .* Contoso · schedule — — — 0 pages Succeeded 0 0 0 0 0 Newest runs$/);
+    expect(next.html).toContain('href="/admin/sync"');
+
+    const ssoPage = textOf((await render(b, "/admin/sso")).html);
+    expect(ssoPage).toContain("0 users are synced by the current connection, Contoso");
+    expect(ssoPage).toContain(`${FABRIKAM.users.length} synced users are left from an earlier connection`);
   });
 });
