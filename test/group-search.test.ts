@@ -117,6 +117,13 @@ describe("picking a group on the Entra ID Sync page", () => {
     });
   });
 
+  it("Enter in the object-ID field (which presses Find groups) with no name typed saves the ID", async () => {
+    const { integration, b } = await admin();
+    const set = await post(b, { intent: "search", integrationId: integration.id, scope: "group", groupSearch: "", groupObjectId: PORTAL_USERS.id });
+    expect(set.status).toBe(302);
+    expect(await db.integration.findUniqueOrThrow({ where: { id: integration.id } })).toMatchObject({ syncGroupId: PORTAL_USERS.id });
+  });
+
   it("says beside the field when nothing matches or nothing was typed, keeping the text", async () => {
     const { integration, b } = await admin();
     const none = await post(b, { intent: "search", integrationId: integration.id, groupSearch: 'Zzz "quoted"' });

@@ -102,6 +102,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const org = await db.organization.findUniqueOrThrow({ where: { id: session.user.orgId }, select: { ssoLicensed: true, syncIntegrationId: true } });
   if (!org.ssoLicensed) return fail({ form: "Your organization's plan does not include single sign-on and Entra ID Sync." }, 403);
   const form = await request.formData();
+  // Enter in the object-ID field presses the form's first button, "Find groups": with no name typed, the admin
+  // meant to save the ID they typed.
+  const blank = (name: string) => !String(form.get(name) ?? "").trim();
+  if (form.get("intent") === "search" && blank("groupSearch") && !blank("groupObjectId")) form.set("intent", "connect");
   // A group picked from the search results (radio "groupId") wins over the advanced object-ID field.
   if (!String(form.get("groupId") ?? "").trim() && form.has("groupObjectId")) form.set("groupId", String(form.get("groupObjectId")));
   const parsed = parseForm(form, schema);
