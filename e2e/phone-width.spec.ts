@@ -73,6 +73,7 @@ const NOT_PAGES: Record<string, string> = {
   "admin.audit_.export.tsx": "a file download (CSV or JSON Lines)",
   "apps.continue.tsx": "an app sign-in's hand-off: it navigates on at once (to the provider, then to the app)",
   "admin.sso_.preview.tsx": "a file download (CSV)",
+  "admin.sync_.preview.tsx": "a file download (CSV)",
   "admin.integrations.$id_.preview.tsx": "a file download (CSV)",
   "admin.tsx": "the layout of the admin pages (drawn by each of them)",
   "settings.tsx": "the layout of the settings pages (drawn by each of them)",

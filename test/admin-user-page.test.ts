@@ -55,6 +55,7 @@ const RESOURCE_ROUTES: Record<string, string> = {
   "admin.audit_.export.tsx": "a file download (CSV or JSON Lines): a member gets a bare 404, as for any file",
   "admin.sso_.preview.tsx": "a file download (CSV): a member gets a bare 404, as for any file",
   "admin.integrations.$id_.preview.tsx": "a file download (CSV): a member gets a bare 404, as for any file",
+  "admin.sync_.preview.tsx": "a file download (CSV): a member gets a bare 404, as for any file",
 };
 
 /** Every admin route file, as a URL a member could type (parameters filled with a made-up id). */

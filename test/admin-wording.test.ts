@@ -63,10 +63,6 @@ describe("duration", () => {
   });
 });
 
-// Pages that other parts of issue 15 rework (the sync page's history, the SSO previews); their counts move to
-// count() there. Everything else already says "1 user" / "2 users".
-const REWORKED_ELSEWHERE = ["app/routes/admin.sync.tsx", "app/routes/admin.sso.tsx", "app/lib/sso.server.ts"];
-
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? (e.name === "generated" ? [] : sources(path.join(dir, e.name))) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : [],
@@ -76,7 +72,6 @@ function sources(dir: string): string[] {
 describe("sentences that count", () => {
   it("no page, mail or message writes a plural as '(s)'", () => {
     const offenders = [...sources("app"), ...sources("emails")]
-      .filter((file) => !REWORKED_ELSEWHERE.includes(file))
       .flatMap((file) =>
         readFileSync(file, "utf8")
           .split("\n")

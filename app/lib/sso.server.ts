@@ -2,6 +2,7 @@
 // flag. Turning one on removes the password of synced users who start signing in with Microsoft; turning
 // one off is previewed first; and nothing may leave the org with no admin able to sign in with a password
 // unless the admin says so explicitly.
+import { count } from "./wording.ts";
 import { db } from "./db.server.ts";
 import { actorOf, changeMethods, type Tx } from "./signin/change.server.ts";
 import { whatIf, type Change } from "./signin/methods.server.ts";
@@ -49,12 +50,16 @@ async function switchWith(
   return { kind: "applied", detail, passwordsRemoved: outcome.passwordsRemoved, links };
 }
 
-/** "4 synced users now sign in with Microsoft; their passwords were removed", true to what happened. */
-function movedSentence(toMicrosoft: number, passwordsRemoved: number): string {
+/**
+ * "4 users now sign in with Microsoft; their passwords were removed", true to what happened: nothing about
+ * passwords when none of them had one, and how many had one when only some did.
+ */
+export function movedSentence(toMicrosoft: number, passwordsRemoved: number): string {
   if (!toMicrosoft) return "";
-  const who = toMicrosoft === 1 ? "1 user now signs in with Microsoft" : `${toMicrosoft} users now sign in with Microsoft`;
+  const who = `${count(toMicrosoft, "user now signs", "users now sign")} in with Microsoft`;
   if (!passwordsRemoved) return ` ${who}.`;
-  return ` ${who}; ${passwordsRemoved === toMicrosoft ? (toMicrosoft === 1 ? "their password was" : "their passwords were") : `${passwordsRemoved} password(s) were`} removed.`;
+  if (passwordsRemoved >= toMicrosoft) return ` ${who}; ${toMicrosoft === 1 ? "their password was" : "their passwords were"} removed.`;
+  return ` ${who}; ${passwordsRemoved === 1 ? "1 of them had a password, which was" : `${passwordsRemoved} of them had passwords, which were`} removed.`;
 }
 
 export async function setOrgSwitch(

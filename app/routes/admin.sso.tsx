@@ -9,6 +9,8 @@ import { db } from "~/lib/db.server.ts";
 import { setFlash } from "~/lib/flash.server.ts";
 import { parseForm } from "~/lib/forms.ts";
 import { count } from "~/lib/wording.ts";
+import { syncedStanding } from "~/lib/sync/settings.server.ts";
+import { leftoverSentences } from "~/lib/sync/sentences.ts";
 import { summarisePreview, type PreviewSummary } from "~/lib/preview-summary.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
 import { ORG_SWITCHES, setOrgSwitch, switchPreview, type OrgSwitchTarget } from "~/lib/sso.server.ts";
@@ -29,8 +31,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     where: { id: user.orgId },
     include: { syncIntegration: { select: { status: true, displayName: true, tenantId: true } } },
   });
-  const [synced, syncedWithFlag, activeIntegrations] = await Promise.all([
-    db.user.count({ where: { orgId: org.id, source: "synced", status: "active" } }),
+  const [standing, syncedWithFlag, activeIntegrations] = await Promise.all([
+    syncedStanding(org.id),
     db.user.count({ where: { orgId: org.id, source: "synced", status: "active", ssoEnabled: true } }),
     db.integration.count({ where: { orgId: org.id, status: "active" } }),
   ]);
@@ -47,7 +49,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     sync: org.syncIntegration
       ? { name: org.syncIntegration.displayName ?? org.syncIntegration.tenantId, active: org.syncIntegration.status === "active" }
       : null,
-    synced,
+    synced: standing.byConnection,
+    leftovers: standing.left,
     syncedWithFlag,
     activeIntegrations,
     pending,
@@ -130,11 +133,19 @@ export default function SingleSignOn() {
         {s.sync ? (
           <>
             <p>
-              {count(s.synced, "user is", "users are")} synced from {s.sync.name}
+              {count(s.synced, "user is", "users are")} synced by the current connection, {s.sync.name}
               {s.sync.active ? "" : " (the integration is not active: synced users keep their password)"}. SSO for all synced users is{" "}
               <strong>{s.ssoForAllSynced ? "on" : "off"}</strong>
-              {s.ssoForAllSynced ? ": no synced user can be excepted." : `; ${s.syncedWithFlag} have it switched on one by one (on each user's page).`}
+              {s.ssoForAllSynced
+                ? ": no synced user can be excepted."
+                : `; ${count(s.syncedWithFlag, "has", "have")} it switched on one by one (on each user's page).`}
             </p>
+            {s.leftovers.total ? (
+              <p data-testid="leftover-users">
+                {leftoverSentences(s.leftovers).join(" ")}{" "}
+                {s.leftovers.none ? <Link to="/admin/users?show=none">Users with no sign-in method</Link> : <Link to="/admin/users">All users</Link>}
+              </p>
+            ) : null}
             <p className="hint">
               When SSO starts for a synced user, their password is removed: they sign in with Microsoft only. Keep at least one admin on password +
               authenticator app for when Microsoft is down.
@@ -143,7 +154,8 @@ export default function SingleSignOn() {
           </>
         ) : (
           <p>
-            No users are synced. <Link to="/admin/sync">Set up Entra ID Sync</Link> to bring users in from Microsoft.
+            {s.leftovers.total ? `${leftoverSentences(s.leftovers).join(" ")} ` : "No users are synced. "}
+            <Link to="/admin/sync">Set up Entra ID Sync</Link> to bring users in from Microsoft.
           </p>
         )}
       </section>

@@ -24,6 +24,7 @@ export type DirectoryUser = FixtureUser & {
 export type DirectoryGroup = {
   id: string;
   displayName: string;
+  mail: string | null;
   members: Set<string>;
   /** When each member was last added or removed (the latest entry of memberLog for that member). */
   memberSeq: Map<string, number>;
@@ -70,6 +71,7 @@ export class Tenant {
     this.groups = (fixture.groups ?? []).map((g) => ({
       id: g.id.toLowerCase(),
       displayName: g.displayName,
+      mail: g.mail ?? null,
       members: new Set(g.members.map((m) => m.toLowerCase())),
       memberSeq: new Map(),
     }));

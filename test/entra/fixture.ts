@@ -44,7 +44,7 @@ export const ROLE_NAMES: Record<string, string> = {
 export const directoryRolesOf = (user: Pick<FixtureUser, "isAdmin" | "directoryRoles">): string[] =>
   user.directoryRoles ?? (user.isAdmin ? [ROLE.globalAdministrator] : []);
 
-export type FixtureGroup = { id: string; displayName: string; members: string[] };
+export type FixtureGroup = { id: string; displayName: string; mail?: string | null; members: string[] };
 
 export type FixtureTenant = {
   id: string;
@@ -220,6 +220,9 @@ export const FABRIKAM: FixtureTenant = {
       displayName: "Portal users",
       members: ["99f41388-2d5d-4ab3-903f-438c3da68ef1", "71b0b5c9-9ad2-4415-a37e-d088cc4411e5", "314d5fd9-b971-4973-97d1-470fc006e1db"],
     },
+    // For picking a group by name: a second "Portal …" group, and a name with a quote, a backslash and an ampersand.
+    { id: "5d0b6a8e-3f2c-4e1a-9b7d-2c4f6e8a0b13", displayName: "Portal admins", mail: "portal-admins@fabrikam.com", members: [] },
+    { id: "b3e1c9d2-7a64-4f08-8e5b-91a2c3d4e5f6", displayName: 'Sales "West" \\ R&D', mail: null, members: ["71b0b5c9-9ad2-4415-a37e-d088cc4411e5"] },
   ],
 };
 

@@ -386,5 +386,130 @@ export async function graph(ctx: Context, req: Req, res: Res, url: URL) {
     if (allowed(req, res, caller, GROUP_ROLES)) groupsDelta(ctx, req, res, url, caller.tenant);
     return;
   }
+  if (path === "/v1.0/groups") {
+    if (allowed(req, res, caller, GROUP_ROLES)) listGroups(ctx, req, res, url, caller.tenant);
+    return;
+  }
+  const groupPath = /^\/v1\.0\/groups\/([^/]+)(\/members)?$/.exec(path);
+  if (groupPath) {
+    if (allowed(req, res, caller, GROUP_ROLES)) oneGroup(ctx, req, res, url, caller.tenant, decodeURIComponent(groupPath[1]!), Boolean(groupPath[2]));
+    return;
+  }
   graphError(req, res, 404, "Request_ResourceNotFound", `Resource not found for the segment '${path.split("/").pop() ?? ""}'.`);
+}
+
+// ---- /groups: search by name, one group, its members ----
+
+type SearchClause = { property: string; term: string };
+
+/**
+ * `"displayName:term" OR "displayName:other"`, as Graph's $search reads it: inside a clause `\` escapes the next
+ * character; anything else (an unescaped quote mid-term, a dangling backslash) is a syntax error.
+ */
+export function parseSearch(raw: string): SearchClause[] | null {
+  const clauses: SearchClause[] = [];
+  let i = 0;
+  const space = () => {
+    while (raw[i] === " ") i++;
+  };
+  for (;;) {
+    space();
+    if (raw[i] !== '"') return null;
+    i++;
+    let body = "";
+    for (;;) {
+      const c = raw[i++];
+      if (c === undefined) return null;
+      if (c === '"') break;
+      if (c === "\\") {
+        const escaped = raw[i++];
+        if (escaped === undefined) return null;
+        body += escaped;
+      } else body += c;
+    }
+    const colon = body.indexOf(":");
+    if (colon < 1) return null;
+    clauses.push({ property: body.slice(0, colon), term: body.slice(colon + 1) });
+    space();
+    if (i >= raw.length) return clauses;
+    const op = /^(OR|AND)\b/.exec(raw.slice(i));
+    if (!op) return null;
+    i += op[0].length;
+  }
+}
+
+const GROUP_SELECT = ["id", "displayName", "mail"] as const;
+
+function groupBody(group: DirectoryGroup, select: readonly string[]) {
+  const all: Record<string, unknown> = { id: group.id, displayName: group.displayName, mail: group.mail };
+  return { id: group.id, ...Object.fromEntries(select.filter((f) => f !== "id").map((f) => [f, all[f]])) };
+}
+
+function listGroups(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant) {
+  const q = url.searchParams;
+  let groups = [...tenant.groups];
+  const search = q.get("$search");
+  if (search !== null) {
+    if (String(req.headers["consistencylevel"] ?? "").toLowerCase() !== "eventual")
+      return graphError(
+        req,
+        res,
+        400,
+        "Request_UnsupportedQuery",
+        "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+      );
+    const clauses = parseSearch(search);
+    if (!clauses) return graphError(req, res, 400, "Request_UnsupportedQuery", `Syntax error: the $search value '${search.slice(0, 200)}' is not valid.`);
+    const unknown = clauses.find((c) => !["displayName", "description", "mail"].includes(c.property));
+    if (unknown) return graphError(req, res, 400, "Request_UnsupportedQuery", `Unsupported property '${unknown.property.slice(0, 50)}' in $search.`);
+    groups = groups.filter((g) =>
+      clauses.some((c) =>
+        String(c.property === "mail" ? (g.mail ?? "") : g.displayName)
+          .toLowerCase()
+          .includes(c.term.toLowerCase()),
+      ),
+    );
+  }
+  const parsed = parseSelect(q.get("$select"), GROUP_SELECT);
+  if ("unknown" in parsed)
+    return graphError(req, res, 400, "Request_BadRequest", `Could not find a property named '${parsed.unknown}' on type 'microsoft.graph.group'.`);
+  const top = q.has("$top") ? Number(q.get("$top")) : DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE)
+    return graphError(req, res, 400, "Request_BadRequest", `Invalid value '${q.get("$top")}' for $top.`);
+  groups.sort((a, b) => a.displayName.localeCompare(b.displayName));
+  sendJson(res, 200, {
+    "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#groups`,
+    ...(q.get("$count") === "true" ? { "@odata.count": groups.length } : {}),
+    value: groups.slice(0, top).map((g) => groupBody(g, parsed.select ?? GROUP_SELECT)),
+  });
+}
+
+/** /groups/{id} and /groups/{id}/members (direct members, IDs ascending, paged with an offset $skiptoken). */
+function oneGroup(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant, id: string, members: boolean) {
+  const group = tenant.group(id);
+  if (!group)
+    return graphError(
+      req,
+      res,
+      404,
+      "Request_ResourceNotFound",
+      `Resource '${id.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`,
+    );
+  if (!members) return sendJson(res, 200, { "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#groups/$entity`, ...groupBody(group, GROUP_SELECT) });
+  const q = url.searchParams;
+  const top = q.has("$top") ? Number(q.get("$top")) : DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE)
+    return graphError(req, res, 400, "Request_BadRequest", `Invalid value '${q.get("$top")}' for $top.`);
+  const skip = q.has("$skiptoken") ? Number(Buffer.from(q.get("$skiptoken")!, "base64url").toString("utf8")) : 0;
+  if (!Number.isSafeInteger(skip) || skip < 0)
+    return graphError(req, res, 400, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.");
+  const ids = [...group.members].sort();
+  const page = ids.slice(skip, skip + top);
+  const next = skip + top < ids.length ? new URL(url.pathname + url.search, ctx.baseUrl) : null;
+  next?.searchParams.set("$skiptoken", Buffer.from(String(skip + top)).toString("base64url"));
+  sendJson(res, 200, {
+    "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#directoryObjects`,
+    value: page.map((oid) => ({ "@odata.type": "#microsoft.graph.user", id: oid })),
+    ...(next ? { "@odata.nextLink": next.toString() } : {}),
+  });
 }

@@ -60,7 +60,10 @@ export async function beginRun(
     await db.syncRun.updateMany({ where: { integrationId, status: "running" }, data: { status: "failed", finishedAt: new Date(), errorMessage: INTERRUPTED } });
     const last = await db.syncRun.findFirst({ where: { integrationId }, orderBy: { startedAt: "desc" } });
     const resumeLink = last?.status === "failed" ? last.resumeLink : null;
-    const run = await db.syncRun.create({ data: { integrationId, trigger, resumeLink } });
+    // A resumed run goes on with the last run's round; otherwise a phase without a delta link reads everything.
+    const deltaLink = integration.syncScope === "group" ? integration.groupsDeltaLink : integration.usersDeltaLink;
+    const mode = resumeLink ? (last?.mode ?? null) : deltaLink ? "delta" : "full";
+    const run = await db.syncRun.create({ data: { integrationId, trigger, resumeLink, mode, resumed: Boolean(resumeLink) } });
     await audit({
       action: "sync.run.started",
       orgId: integration.orgId,
@@ -145,7 +148,10 @@ export async function finishRun(started: Started): Promise<RunOutcome> {
     // Conditional: a run that lost its lock was already marked failed by the run that took over.
     await db.syncRun.updateMany({
       where: { id: started.runId, status: "running" },
-      data: error === null ? { status: "succeeded", finishedAt, resumeLink: null } : { status: "failed", finishedAt, errorMessage: message },
+      data: {
+        ...(error === null ? { status: "succeeded", finishedAt, resumeLink: null } : { status: "failed", finishedAt, errorMessage: message }),
+        ...(resynced ? { mode: "full" } : {}),
+      },
     });
     const run = await db.syncRun.findUniqueOrThrow({ where: { id: started.runId } });
     const counts = { created: run.created, updated: run.updated, deactivated: run.deactivated, conflicts: run.conflicts, errors: run.errors };

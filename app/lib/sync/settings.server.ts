@@ -1,22 +1,27 @@
 // The org's sync connection (one integration per org) and its scope, and what the admin page shows.
 // Every query is scoped by the admin's org.
 import { actorOf, changeMethods } from "../signin/change.server.ts";
+import { orgMethods, strategyUserSelect } from "../signin/methods.server.ts";
 import { db } from "../db.server.ts";
+import { env } from "../env.server.ts";
 import { missingPermissions, missingPermissionsSentence } from "../microsoft/permissions.ts";
 import type { LiveSession } from "../session.server.ts";
+import type { Prisma } from "~/generated/prisma/client.ts";
 import { conflictRecord } from "./apply.server.ts";
 import { acquireLease, leaseHeld, newHolder, releaseLease } from "./lock.server.ts";
 import { attributes } from "./records.server.ts";
+import { groupName } from "./groups.server.ts";
+import { groupLabel, scopeImpact, type ScopeImpact } from "./scope-impact.server.ts";
 
-export type SyncScopeChoice = { integrationId: string; scope: "tenant" | "group"; groupId: string | null };
+export type SyncScopeChoice = { integrationId: string; scope: "tenant" | "group"; groupId: string | null; groupName?: string | null };
 
 export type ConnectResult =
   | { kind: "done"; message: string }
-  | { kind: "confirm"; from: string; to: string; scopeChanges: boolean }
+  | { kind: "confirm"; from: string; to: string; scopeChanges: boolean; impact: ScopeImpact }
   | { kind: "refused"; field: "integrationId" | "groupId" | "form"; message: string };
 
 const RUNNING = "A sync is running now. Wait until it ends (its progress is shown on this page), then change the connection.";
-const HISTORY = 20;
+export const HISTORY = 20;
 const LOCKOUT =
   "Nothing was changed: no admin would be left who can sign in with a password and authenticator app. Give an admin a password first (a set-password link from their user page).";
 
@@ -64,7 +69,25 @@ export async function connect(session: LiveSession, choice: SyncScopeChoice, con
   const current = org.syncIntegration;
   const sameScope = current?.id === target.id && target.syncScope === choice.scope && (choice.scope === "tenant" || target.syncGroupId === choice.groupId);
   if (sameScope) return { kind: "done", message: "Nothing changed: that is the sync connection and scope already." };
-  if (current && !confirmed) return { kind: "confirm", from: integrationName(current), to: integrationName(target), scopeChanges: current.id === target.id };
+  if (choice.scope === "group") {
+    // The name is Graph's, not the form's; a group the tenant does not know is refused before anything changes.
+    const named = await groupName(target.tenantId, choice.groupId!);
+    if (named.kind === "ok" && named.displayName === null)
+      return {
+        kind: "refused",
+        field: "groupId",
+        message: `${integrationName(target)} has no group with the object ID ${choice.groupId}. Search for the group by name instead.`,
+      };
+    choice = { ...choice, groupName: named.kind === "ok" ? named.displayName : null };
+  }
+  if (current && !confirmed)
+    return {
+      kind: "confirm",
+      from: integrationName(current),
+      to: integrationName(target),
+      scopeChanges: current.id === target.id,
+      impact: await scopeImpact(target, choice),
+    };
 
   let lockout = false;
   const ok = await whileIdle([...new Set([current?.id, target.id].filter((id): id is string => !!id))], async () => {
@@ -88,7 +111,11 @@ export async function connect(session: LiveSession, choice: SyncScopeChoice, con
       async (tx) => {
         await tx.integration.update({
           where: { id: target.id },
-          data: { syncScope: choice.scope, syncGroupId: choice.scope === "group" ? choice.groupId : null },
+          data: {
+            syncScope: choice.scope,
+            syncGroupId: choice.scope === "group" ? choice.groupId : null,
+            syncGroupName: choice.scope === "group" ? (choice.groupName ?? null) : null,
+          },
         });
         await tx.organization.update({ where: { id: orgId }, data: { syncIntegrationId: target.id } });
       },
@@ -100,7 +127,7 @@ export async function connect(session: LiveSession, choice: SyncScopeChoice, con
   });
   if (!ok) return { kind: "refused", field: "form", message: RUNNING };
   if (lockout) return { kind: "refused", field: "form", message: LOCKOUT };
-  const what = choice.scope === "group" ? `the members of group ${choice.groupId}` : "the whole tenant";
+  const what = choice.scope === "group" ? `the members of ${groupLabel(choice.groupId!, choice.groupName ?? null)}` : "the whole tenant";
   return { kind: "done", message: `Entra ID Sync now reads ${what} of ${integrationName(target)}. Press "Sync now" or wait for the schedule.` };
 }
 
@@ -134,27 +161,83 @@ function permissionsSentence(connection: { grantedRoles: string | null; syncScop
   return missing.length ? missingPermissionsSentence(use, missing) : null;
 }
 
+const RUN_INCLUDE = { integration: { select: { tenantId: true, displayName: true, tenantDomain: true, syncLockedUntil: true } } } as const;
+type RunRow = Prisma.SyncRunGetPayload<{ include: typeof RUN_INCLUDE }>;
+
+const runView = (r: RunRow) => ({
+  id: r.id,
+  tenant: integrationName(r.integration),
+  trigger: r.trigger,
+  mode: r.mode as "full" | "delta" | null,
+  resumed: r.resumed,
+  // "running" whose lease ran out: the holder died; the next run marks it failed and continues it.
+  status: r.status === "running" && !leaseHeld(r.integration) ? "interrupted" : r.status,
+  startedAt: r.startedAt.toISOString(),
+  finishedAt: r.finishedAt?.toISOString() ?? null,
+  pagesDone: r.pagesDone,
+  created: r.created,
+  updated: r.updated,
+  deactivated: r.deactivated,
+  conflicts: r.conflicts,
+  errors: r.errors,
+  errorMessage: r.errorMessage,
+});
+
+/**
+ * The org's runs, newest first, HISTORY at a time; `before` is the ID of the last run of the previous page (a
+ * run of another org, or an unknown ID, reads from the newest).
+ */
+async function history(orgId: string, before: string | null) {
+  const cursor = before ? await db.syncRun.findFirst({ where: { id: before, integration: { orgId } }, select: { id: true, startedAt: true } }) : null;
+  const rows = await db.syncRun.findMany({
+    where: {
+      integration: { orgId },
+      ...(cursor ? { OR: [{ startedAt: { lt: cursor.startedAt } }, { startedAt: cursor.startedAt, id: { lt: cursor.id } }] } : {}),
+    },
+    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+    take: HISTORY + 1,
+    include: RUN_INCLUDE,
+  });
+  return { runs: rows.slice(0, HISTORY), older: rows.length > HISTORY ? rows[HISTORY - 1]!.id : null, paged: Boolean(cursor) };
+}
+
+/**
+ * Active synced users of the org: those the current connection syncs, and those left from an earlier one
+ * (another integration, or none) with how each of them signs in now — the rule's answer, not a copy of it.
+ */
+export async function syncedStanding(orgId: string) {
+  const { state, strategyOf } = await orgMethods(orgId);
+  const current = state.syncIntegrationId;
+  const [byConnection, leftovers] = await Promise.all([
+    current ? db.user.count({ where: { orgId, source: "synced", status: "active", syncIntegrationId: current } }) : 0,
+    db.user.findMany({
+      where: { orgId, source: "synced", status: "active", ...(current ? { OR: [{ syncIntegrationId: null }, { syncIntegrationId: { not: current } }] } : {}) },
+      select: strategyUserSelect,
+    }),
+  ]);
+  const left = { total: leftovers.length, password: 0, none: 0, microsoft: 0 };
+  for (const user of leftovers) left[strategyOf(user).method]++;
+  return { byConnection, left };
+}
+
 /** Everything the Entra ID Sync page shows, for the admin's org only. */
-export async function syncOverview(orgId: string) {
-  const [org, integrations, runs, conflicts] = await Promise.all([
+export async function syncOverview(orgId: string, before: string | null = null) {
+  const [org, integrations, page, conflicts, standing, running] = await Promise.all([
     db.organization.findUniqueOrThrow({ where: { id: orgId }, include: { syncIntegration: true } }),
     db.integration.findMany({
       where: { orgId, status: "active" },
       orderBy: { createdAt: "asc" },
       select: { id: true, tenantId: true, displayName: true, tenantDomain: true },
     }),
-    db.syncRun.findMany({
-      where: { integration: { orgId } },
-      orderBy: { startedAt: "desc" },
-      take: HISTORY,
-      include: { integration: { select: { tenantId: true, displayName: true, tenantDomain: true, syncLockedUntil: true } } },
-    }),
+    history(orgId, before),
     db.syncConflict.findMany({
       where: { status: "open", localUser: { orgId }, syncRun: { integration: { orgId } } },
       orderBy: { createdAt: "asc" },
       take: 100,
       include: { localUser: { select: { id: true, name: true, email: true, source: true } } },
     }),
+    syncedStanding(orgId),
+    db.syncRun.findFirst({ where: { integration: { orgId }, status: "running" }, orderBy: { startedAt: "desc" }, include: RUN_INCLUDE }),
   ]);
   const connection = org.syncIntegration;
   return {
@@ -166,26 +249,17 @@ export async function syncOverview(orgId: string) {
           status: connection.status,
           scope: connection.syncScope as "tenant" | "group",
           groupId: connection.syncGroupId,
+          groupName: connection.syncGroupName,
           missingPermissions: permissionsSentence(connection),
         }
       : null,
     integrations: integrations.map((i) => ({ id: i.id, name: integrationName(i), tenantId: i.tenantId })),
-    runs: runs.map((r) => ({
-      id: r.id,
-      tenant: integrationName(r.integration),
-      trigger: r.trigger,
-      // "running" whose lease ran out: the holder died; the next run marks it failed and continues it.
-      status: r.status === "running" && !leaseHeld(r.integration) ? "interrupted" : r.status,
-      startedAt: r.startedAt.toISOString(),
-      finishedAt: r.finishedAt?.toISOString() ?? null,
-      pagesDone: r.pagesDone,
-      created: r.created,
-      updated: r.updated,
-      deactivated: r.deactivated,
-      conflicts: r.conflicts,
-      errors: r.errors,
-      errorMessage: r.errorMessage,
-    })),
+    runs: page.runs.map(runView),
+    current: running && runView(running).status === "running" ? runView(running) : null,
+    older: page.older,
+    paged: page.paged,
+    standing,
+    intervalMinutes: env().SYNC_INTERVAL_MINUTES,
     conflicts: conflicts.map((c) => {
       const directory = attributes(conflictRecord(c));
       return {
