@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { loadOrgState, methodWhere, strategyIn, strategyUserSelect, type SignInMethod } from "~/lib/signin/methods.server.ts";
+import { whereSql } from "~/lib/where-sql.server.ts";
 import { createOrg } from "./helpers.ts";
 
 const METHODS: SignInMethod[] = ["microsoft", "password", "none"];
@@ -72,6 +73,9 @@ async function expectEquivalent(orgId: string) {
     const selected = await db.user.findMany({ where: { AND: [{ orgId }, methodWhere(state, method)] }, select: { id: true } });
     const expected = users.filter((u) => strategyIn(state, u).method === method).map((u) => u.id);
     expect(selected.map((u) => u.id).sort(), method).toEqual(expected.sort());
+    // The same condition as the SQL the users list runs.
+    const raw = await db.$queryRaw<{ id: string }[]>`SELECT u."id" FROM "User" u WHERE u."orgId" = ${orgId} AND ${whereSql(methodWhere(state, method))}`;
+    expect(raw.map((u) => u.id).sort(), `${method} (SQL)`).toEqual(expected.sort());
   }
 }
 

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "User_orgId_name_id_idx" ON "User"("orgId", "name", "id");
