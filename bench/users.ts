@@ -121,7 +121,9 @@ async function seed() {
     const users = [];
     const links = [];
     for (let i = start; i < Math.min(USERS, start + BATCH); i++) {
-      const synced = i % 10 < 6;
+      // Facts drawn by a hash of i, so that none lines up with the names' order.
+      const h = Math.imul(i + 1, 2654435761) >>> 0;
+      const synced = h % 10 < 6;
       const name = `${FIRST[i % FIRST.length]} ${LAST[Math.floor(i / FIRST.length) % LAST.length]} ${Math.floor(i / 400)}`;
       const id = `u${i}`;
       users.push({
@@ -130,14 +132,14 @@ async function seed() {
         email: `${name.toLowerCase().replace(/\s+/g, ".")}.${i}@bench.test`,
         name,
         source: synced ? "synced" : "local",
-        ssoEnabled: synced && i % 3 === 0,
-        passwordHash: synced ? (i % 5 === 0 ? hash : null) : i % 10 === 9 ? null : hash,
+        ssoEnabled: synced && (h >>> 4) % 3 === 0,
+        passwordHash: synced ? ((h >>> 8) % 5 === 0 ? hash : null) : (h >>> 8) % 10 === 9 ? null : hash,
         syncIntegrationId: synced ? sync!.id : null,
         entraTenantId: synced ? sync!.tenantId : null,
         entraObjectId: synced ? `oid-${i}` : null,
       });
-      if (!synced && i % 4 === 0) {
-        const through = i % 8 === 0 ? other! : removed!;
+      if (!synced && (h >>> 12) % 4 === 0) {
+        const through = (h >>> 16) % 2 === 0 ? other! : removed!;
         links.push({ userId: id, integrationId: through.id, tenantId: through.tenantId, objectId: `link-${i}`, upn: `${id}@tenant.test` });
       }
     }

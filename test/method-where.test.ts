@@ -74,7 +74,7 @@ async function expectEquivalent(orgId: string) {
     const expected = users.filter((u) => strategyIn(state, u).method === method).map((u) => u.id);
     expect(selected.map((u) => u.id).sort(), method).toEqual(expected.sort());
     // The same condition as the SQL the users list runs.
-    const raw = await db.$queryRaw<{ id: string }[]>`SELECT u."id" FROM "User" u WHERE u."orgId" = ${orgId} AND ${whereSql(methodWhere(state, method))}`;
+    const raw = await db.$queryRaw<{ id: string }[]>`SELECT u."id" FROM "User" u WHERE u."orgId" = ${orgId} AND ${whereSql(methodWhere(state, method), orgId)}`;
     expect(raw.map((u) => u.id).sort(), `${method} (SQL)`).toEqual(expected.sort());
   }
 }

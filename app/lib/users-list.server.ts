@@ -60,17 +60,18 @@ type Cursor = { id: string; name: string };
 /** One page of the org's users matching the filter and search, the total, and the cursors of the pages around it. */
 export async function listUsers(orgId: string, query: UsersQuery) {
   const state = await loadOrgState(orgId);
-  const where = Prisma.sql`u."orgId" = ${orgId} AND ${whereSql(filterWhere(state, query.show))} AND ${searchSql(query.q)}`;
+  const where = Prisma.sql`u."orgId" = ${orgId} AND ${whereSql(filterWhere(state, query.show), orgId)} AND ${searchSql(query.q)}`;
   // A cursor is a user of this org; any other id (another org's, a deleted user's, made up) gives the first page.
   const cursorId = query.after ?? query.before ?? null;
   const cursor = cursorId ? await db.user.findFirst({ where: { id: cursorId, orgId }, select: { id: true, name: true } }) : null;
   const backward = Boolean(cursor && !query.after);
+  // The plain range on name lets both databases start the index walk at the cursor.
   const page = (c: Cursor | null, dir: "after" | "before") => {
     const beyond = !c
       ? Prisma.empty
       : dir === "after"
-        ? Prisma.sql`AND (u."name" > ${c.name} OR (u."name" = ${c.name} AND u."id" > ${c.id}))`
-        : Prisma.sql`AND (u."name" < ${c.name} OR (u."name" = ${c.name} AND u."id" < ${c.id}))`;
+        ? Prisma.sql`AND u."name" >= ${c.name} AND (u."name" > ${c.name} OR u."id" > ${c.id})`
+        : Prisma.sql`AND u."name" <= ${c.name} AND (u."name" < ${c.name} OR u."id" < ${c.id})`;
     const order = dir === "after" ? Prisma.sql`u."name" ASC, u."id" ASC` : Prisma.sql`u."name" DESC, u."id" DESC`;
     return db.$queryRaw<{ id: string }[]>`SELECT u."id" FROM "User" u WHERE ${where} ${beyond} ORDER BY ${order} LIMIT ${USERS_PAGE + 1}`;
   };

@@ -24,25 +24,35 @@ function column(name: string, filter: unknown): Prisma.Sql {
   throw new Error(`whereSql: the operator ${String(op)} is not supported (${name}).`);
 }
 
-function link(filter: unknown): Prisma.Sql {
-  const exists = (and: Prisma.Sql) => Prisma.sql`EXISTS (SELECT 1 FROM "MicrosoftLink" l WHERE l."userId" = u."id" AND ${and})`;
+/**
+ * Links as `u."id" [NOT] IN (users linked through the org's integrations …)`: an uncorrelated subquery that
+ * PostgreSQL hashes once and SQLite materializes once, where a correlated EXISTS is one lookup per user (slow under
+ * an OR on PostgreSQL). A link is only ever made through an integration of the user's own org, and goes with it.
+ */
+function link(filter: unknown, orgId: string): Prisma.Sql {
+  const linked = (and: Prisma.Sql) =>
+    Prisma.sql`(SELECT l."userId" FROM "MicrosoftLink" l WHERE l."integrationId" IN (SELECT i."id" FROM "Integration" i WHERE i."orgId" = ${orgId}) AND ${and})`;
   const f = filter as { is?: { integrationId?: { in?: string[]; notIn?: string[] } } | null; isNot?: null };
-  if ("isNot" in f && f.isNot === null) return exists(TRUE);
-  if ("is" in f && f.is === null) return Prisma.sql`NOT ${exists(TRUE)}`;
+  if ("isNot" in f && f.isNot === null) return Prisma.sql`u."id" IN ${linked(TRUE)}`;
+  if ("is" in f && f.is === null) return Prisma.sql`u."id" NOT IN ${linked(TRUE)}`;
   const ids = f.is?.integrationId;
-  if (ids?.in) return ids.in.length ? exists(Prisma.sql`l."integrationId" IN (${list(ids.in)})`) : FALSE;
-  if (ids?.notIn) return exists(ids.notIn.length ? Prisma.sql`l."integrationId" NOT IN (${list(ids.notIn)})` : TRUE);
+  if (ids?.in) return ids.in.length ? Prisma.sql`u."id" IN ${linked(Prisma.sql`l."integrationId" IN (${list(ids.in)})`)}` : FALSE;
+  if (ids?.notIn) return Prisma.sql`u."id" IN ${linked(ids.notIn.length ? Prisma.sql`l."integrationId" NOT IN (${list(ids.notIn)})` : TRUE)}`;
   throw new Error(`whereSql: this microsoftLink filter is not supported: ${JSON.stringify(filter)}.`);
 }
 
-export function whereSql(where: Where): Prisma.Sql {
+/** The condition on `"User" u` of the org `orgId` (link subqueries are limited to its users). */
+export function whereSql(where: Where, orgId: string): Prisma.Sql {
   const parts = Object.entries(where).map(([key, value]): Prisma.Sql => {
     if (key === "AND" || key === "OR") {
       const items = (Array.isArray(value) ? value : [value]) as Where[];
       if (!items.length) return key === "AND" ? TRUE : FALSE;
-      return Prisma.sql`(${Prisma.join(items.map(whereSql), key === "AND" ? " AND " : " OR ")})`;
+      return Prisma.sql`(${Prisma.join(
+        items.map((w) => whereSql(w, orgId)),
+        key === "AND" ? " AND " : " OR ",
+      )})`;
     }
-    if (key === "microsoftLink") return link(value);
+    if (key === "microsoftLink") return link(value, orgId);
     return column(key, value);
   });
   return parts.length === 0 ? TRUE : parts.length === 1 ? parts[0]! : Prisma.sql`(${Prisma.join(parts, " AND ")})`;
