@@ -8,7 +8,6 @@ import http from "node:http";
 import os from "node:os";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { generate } from "otplib";
 import {
   benchDatabase,
   benchEnv,
@@ -16,6 +15,8 @@ import {
   databaseKind,
   databaseLabel,
   runBench,
+  signIn,
+  timeGets,
   ensureBuild,
   freePort,
   machine,
@@ -23,7 +24,6 @@ import {
   migrate,
   pct,
   Portal,
-  portalRequest,
   positive,
 } from "./common.ts";
 
@@ -114,21 +114,6 @@ async function seed() {
   return { secret };
 }
 
-async function signIn(port: number, origin: string, secret: string): Promise<string> {
-  const base = { port, origin, userAgent: USER_AGENT };
-  const first = await portalRequest({
-    ...base,
-    method: "POST",
-    path: "/login?index",
-    form: { intent: "password", identifier: "admin@bench.test", password: PASSWORD },
-  });
-  if (first.location !== "/login/totp") throw new Error(`The password step answered ${first.status} ${first.location}.`);
-  const code = await generate({ secret, epoch: Math.floor(Date.now() / 1000) });
-  const second = await portalRequest({ ...base, method: "POST", path: "/login/totp", form: { code }, cookie: first.cookie });
-  if (second.location !== "/") throw new Error(`The code step answered ${second.status} ${second.location}.`);
-  return second.cookie;
-}
-
 /** Reads an export to its end, counting lines and bytes, and samples the server's memory meanwhile. */
 function download(port: number, path: string, cookie: string, pid: number) {
   return new Promise<{ lines: number; bytes: number; seconds: number; peakMiB: number }>((resolve, reject) => {
@@ -154,15 +139,8 @@ function download(port: number, path: string, cookie: string, pid: number) {
   });
 }
 
-async function pageTimes(port: number, origin: string, cookie: string, path: string, times = 15) {
-  const ms: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const started = performance.now();
-    const reply = await portalRequest({ port, origin, method: "GET", path, cookie, userAgent: USER_AGENT });
-    if (reply.status !== 200) throw new Error(`GET ${path}: ${reply.status}`);
-    ms.push(performance.now() - started);
-  }
-  ms.sort((a, b) => a - b);
+async function pageTimes(port: number, origin: string, cookie: string, path: string) {
+  const ms = await timeGets({ port, origin, cookie, path, userAgent: USER_AGENT }, 15);
   return `median ${median(ms).toFixed(0)} ms, p95 ${pct(ms, 95).toFixed(0)} ms`;
 }
 
@@ -186,7 +164,7 @@ async function main() {
   const { secret } = await seed();
   await server.start(serverEnv, port);
   const pid = server.pid!;
-  const cookie = await signIn(port, origin, secret);
+  const cookie = await signIn({ port, origin, userAgent: USER_AGENT }, "admin@bench.test", PASSWORD, secret);
 
   console.log(`First page of the audit log (${EVENTS.toLocaleString("en")} events, 15 requests each):`);
   for (const [label, query] of [

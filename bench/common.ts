@@ -8,6 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { generate } from "otplib";
 import { withDatabase } from "../app/lib/migrate.server.ts";
 import { newSigningKeySet } from "../app/lib/env.server.ts";
 
@@ -180,6 +181,28 @@ export function portalRequest(r: PortalRequest): Promise<PortalReply> {
     r.onRequest?.(req);
     req.end(body);
   });
+}
+
+/** Signs in with password and TOTP as a browser does; the session cookie. */
+export async function signIn(base: Pick<PortalRequest, "port" | "origin" | "userAgent">, identifier: string, password: string, totpSecret: string) {
+  const first = await portalRequest({ ...base, method: "POST", path: "/login?index", form: { intent: "password", identifier, password } });
+  if (first.location !== "/login/totp") throw new Error(`The password step answered ${first.status} ${first.location}.`);
+  const code = await generate({ secret: totpSecret, epoch: Math.floor(Date.now() / 1000) });
+  const second = await portalRequest({ ...base, method: "POST", path: "/login/totp", form: { code }, cookie: first.cookie });
+  if (second.location !== "/") throw new Error(`The code step answered ${second.status} ${second.location}.`);
+  return second.cookie;
+}
+
+/** `times` sequential GETs of one page, each expected to answer 200: their durations in ms, sorted. */
+export async function timeGets(r: Pick<PortalRequest, "port" | "origin" | "userAgent" | "cookie" | "path">, times: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    const reply = await portalRequest({ ...r, method: "GET" });
+    if (reply.status !== 200) throw new Error(`GET ${r.path}: ${reply.status}`);
+    ms.push(performance.now() - started);
+  }
+  return ms.sort((a, b) => a - b);
 }
 
 export function freePort(): Promise<number> {

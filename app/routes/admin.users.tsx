@@ -1,83 +1,38 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import type { Prisma } from "~/generated/prisma/client.ts";
-import { db } from "~/lib/db.server.ts";
 import { requireAdmin } from "~/lib/session.server.ts";
-import { orgMethods, strategyUserSelect } from "~/lib/signin/methods.server.ts";
+import { listUsers, USER_FILTERS, type UserFilter } from "~/lib/users-list.server.ts";
+import { count } from "~/lib/wording.ts";
 import { DataTable } from "~/components/data-table.tsx";
 
 export const meta: MetaFunction = () => [{ title: "Users" }];
 
 const methodLabel = { microsoft: "Microsoft", password: "Password + TOTP", none: "None — needs action" } as const;
 
-const PAGE_SIZE = 50;
-const FILTERS = {
-  all: "All users",
-  synced: "All users with active sync",
-  local: "Users not synced",
-  microsoft: "Sign in with Microsoft",
-  password: "Sign in with password",
-  none: "No sign-in method",
-} as const;
-type Filter = keyof typeof FILTERS;
+const cursor = z
+  .string()
+  .regex(/^[\w-]{1,64}$/)
+  .nullable()
+  .catch(null)
+  .default(null);
 const querySchema = z.object({
-  show: z.enum(Object.keys(FILTERS) as [Filter, ...Filter[]]).catch("all"),
+  show: z.enum(Object.keys(USER_FILTERS) as [UserFilter, ...UserFilter[]]).catch("all"),
   q: z.string().trim().max(100).catch(""),
-  page: z.coerce.number().int().min(1).max(10_000).catch(1),
+  after: cursor,
+  before: cursor,
 });
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user: admin } = await requireAdmin(request);
   const query = querySchema.parse(Object.fromEntries(new URL(request.url).searchParams));
-  const { state, strategyOf } = await orgMethods(admin.orgId);
-  const where: Prisma.UserWhereInput = {
-    orgId: admin.orgId,
-    ...(query.show === "synced"
-      ? { source: "synced", status: "active", syncIntegrationId: state.syncIntegrationId ?? "-" }
-      : query.show === "local"
-        ? { source: "local" }
-        : {}),
-    ...(query.q ? { OR: [{ name: { contains: query.q } }, { email: { contains: query.q.toLowerCase() } }, { phone: { contains: query.q } }] } : {}),
-  };
-  // The method is the strategy's answer, so a method filter is applied after resolving each row (pure, no I/O).
-  const byMethod = ["microsoft", "password", "none"].includes(query.show);
-  const rows = await db.user.findMany({
-    where,
-    orderBy: { name: "asc" },
-    take: byMethod ? 5000 : PAGE_SIZE + 1,
-    skip: byMethod ? 0 : (query.page - 1) * PAGE_SIZE,
-    select: {
-      ...strategyUserSelect,
-      name: true,
-      email: true,
-      phone: true,
-      role: true,
-      status: true,
-      microsoftLink: { select: { integrationId: true, upn: true, tenantId: true } },
-    },
-  });
-  const users = rows
-    .map((u) => ({
-      id: u.id,
-      name: u.name,
-      email: u.email,
-      phone: u.phone,
-      role: u.role,
-      source: u.source,
-      status: u.status,
-      method: strategyOf(u).method,
-      hasPassword: Boolean(u.passwordHash),
-      link: u.microsoftLink ? { upn: u.microsoftLink.upn, tenantId: u.microsoftLink.tenantId } : null,
-    }))
-    .filter((u) => !byMethod || u.method === query.show);
-  const start = byMethod ? (query.page - 1) * PAGE_SIZE : 0;
-  return { ...query, filters: FILTERS, users: users.slice(start, start + PAGE_SIZE), more: users.length > start + PAGE_SIZE };
+  const list = await listUsers(admin.orgId, query);
+  return { show: query.show, q: query.q, filters: USER_FILTERS, ...list };
 }
 
 export default function Users() {
-  const { users, filters, show, q, page, more } = useLoaderData<typeof loader>();
-  const pageLink = (to: number) => `?${new URLSearchParams({ show, q, page: String(to) })}`;
+  const { users, filters, show, q, total, previous, next } = useLoaderData<typeof loader>();
+  const pageLink = (cursor: Record<string, string>) => `?${new URLSearchParams({ show, q, ...cursor })}`;
   return (
     <section aria-labelledby="users-heading">
       <h2 id="users-heading">Users</h2>
@@ -100,7 +55,7 @@ export default function Users() {
           Filter
         </button>
       </Form>
-      {users.length === 0 ? <p>No users match.</p> : null}
+      {users.length === 0 ? <p>No users match.</p> : <p data-testid="users-total">{count(total, "user")}</p>}
       <DataTable columns={["Name", "Sign-in method", "Microsoft account"]}>
         {users.map((u) => (
           <tr key={u.id} data-testid={`user-${u.email ?? u.id}`}>
@@ -131,8 +86,8 @@ export default function Users() {
         ))}
       </DataTable>
       <nav className="row" aria-label="Pages">
-        {page > 1 ? <Link to={pageLink(page - 1)}>← Previous</Link> : null}
-        {more ? <Link to={pageLink(page + 1)}>Next →</Link> : null}
+        {previous ? <Link to={pageLink({ before: previous })}>← Previous</Link> : null}
+        {next ? <Link to={pageLink({ after: next })}>Next →</Link> : null}
       </nav>
     </section>
   );

@@ -1,7 +1,7 @@
 // The one loader of the rule's input, with three ways to ask: one user (sign-in, profile), a whole org
 // (lists, badges) and a what-if (previews, the method-change path). The only module besides tests that
 // imports the rule (eslint.config.js says so).
-import type { User } from "~/generated/prisma/client.ts";
+import type { Prisma, User } from "~/generated/prisma/client.ts";
 import { db } from "../db.server.ts";
 import { resolveSignIn, strategyUser, type SignInMethod, type SignInStrategy, type StrategyInput } from "./rule.ts";
 
@@ -146,6 +146,135 @@ export function strategyIn(org: OrgState, user: StrategyUser): SignInStrategy {
   const link = user.microsoftLink ? { integrationActive: org.integrations.get(user.microsoftLink.integrationId) === true } : null;
   const syncIntegrationActive = org.syncIntegrationActive && syncedByConnection(org.syncIntegrationId, user);
   return resolveSignIn({ org: { ...org, syncIntegrationActive }, user: strategyUser(user, link) });
+}
+
+// ---- a whole org, in SQL ----
+
+/**
+ * Given the org's state, a user's method depends only on these facts about the row. Each fact splits the rows
+ * into classes; a class has a representative (to ask the rule about) and the Prisma condition that selects
+ * exactly its rows. Classes that cannot occur in this org's state (no sync connection, no active integration)
+ * are left out.
+ */
+type FactClass = { user: Partial<StrategyUser>; where: Prisma.UserWhereInput };
+type Fact = FactClass[];
+
+function userFacts(state: OrgState): Fact[] {
+  const active = [...state.integrations].filter(([, on]) => on).map(([id]) => id);
+  const sync = state.syncIntegrationId;
+  const inactiveLink: Prisma.UserWhereInput = active.length
+    ? { microsoftLink: { is: { integrationId: { notIn: active } } } }
+    : { microsoftLink: { isNot: null } };
+  return [
+    [
+      { user: { source: "synced" }, where: { source: "synced" } },
+      { user: { source: "local" }, where: { source: { not: "synced" } } },
+    ],
+    [
+      { user: { ssoEnabled: true }, where: { ssoEnabled: true } },
+      { user: { ssoEnabled: false }, where: { ssoEnabled: false } },
+    ],
+    [
+      { user: { passwordHash: "(set)" }, where: { passwordHash: { not: null } } },
+      { user: { passwordHash: null }, where: { passwordHash: null } },
+    ],
+    [
+      { user: { linkPrompt: "declined" }, where: { linkPrompt: "declined" } },
+      { user: { linkPrompt: "ask" }, where: { linkPrompt: { not: "declined" } } },
+    ],
+    sync
+      ? [
+          { user: { syncIntegrationId: sync }, where: { syncIntegrationId: sync } },
+          { user: { syncIntegrationId: null }, where: { OR: [{ syncIntegrationId: null }, { syncIntegrationId: { not: sync } }] } },
+        ]
+      : [{ user: { syncIntegrationId: null }, where: {} }],
+    [
+      { user: { microsoftLink: null }, where: { microsoftLink: { is: null } } },
+      ...(active.length
+        ? [{ user: { microsoftLink: { integrationId: active[0]! } }, where: { microsoftLink: { is: { integrationId: { in: active } } } } }]
+        : []),
+      // Any id the org does not hold as active stands for every such link.
+      { user: { microsoftLink: { integrationId: "(not active)" } }, where: inactiveLink },
+    ],
+  ];
+}
+
+/** A set of rows: for each fact, the classes (by index) it takes in. */
+type Cube = Set<number>[];
+
+function* cells(cube: Cube, f = 0, prefix: number[] = []): Generator<number[]> {
+  if (f === cube.length) yield prefix;
+  else for (const i of cube[f]!) yield* cells(cube, f + 1, [...prefix, i]);
+}
+
+/**
+ * Few cubes that together are exactly the given combinations: each uncovered combination is grown one class
+ * at a time while all it covers stays inside; then cubes the others already cover are dropped. Exact, small,
+ * not always minimal.
+ */
+function cover(on: number[][], facts: Fact[]): Cube[] {
+  const inside = new Set(on.map((c) => c.join()));
+  const within = (cube: Cube) => [...cells(cube)].every((c) => inside.has(c.join()));
+  const covers = (cube: Cube, c: number[]) => c.every((i, f) => cube[f]!.has(i));
+  const cubes: Cube[] = [];
+  for (const combination of on) {
+    if (cubes.some((cube) => covers(cube, combination))) continue;
+    const cube: Cube = combination.map((i) => new Set([i]));
+    for (const [f, fact] of facts.entries()) {
+      for (const i of fact.keys()) {
+        if (cube[f]!.has(i)) continue;
+        const grown = cube.map((s, g) => (g === f ? new Set([...s, i]) : s));
+        if (within(grown)) cube[f] = grown[f]!;
+      }
+    }
+    cubes.push(cube);
+  }
+  const size = (cube: Cube) => cube.reduce((n, s) => n * s.size, 1);
+  for (const cube of [...cubes].sort((a, b) => size(a) - size(b))) {
+    const others = cubes.filter((c) => c !== cube);
+    if ([...cells(cube)].every((c) => others.some((o) => covers(o, c)))) cubes.splice(cubes.indexOf(cube), 1);
+  }
+  return cubes;
+}
+
+/**
+ * The rows of the org whose method is `method`, as a Prisma condition derived from the rule itself: the rule
+ * is asked about one user of every combination of facts, and the combinations that answer `method` become a
+ * few OR-ed conditions, so that a list filters in SQL with the rule still the only decider.
+ */
+export function methodWhere(state: OrgState, method: SignInMethod): Prisma.UserWhereInput {
+  const facts = userFacts(state);
+  let combinations: number[][] = [[]];
+  for (const fact of facts) combinations = combinations.flatMap((c) => fact.map((_, i) => [...c, i]));
+  const base: StrategyUser = {
+    id: "",
+    source: "local",
+    ssoEnabled: false,
+    passwordHash: null,
+    linkPrompt: "ask",
+    syncIntegrationId: null,
+    microsoftLink: null,
+  };
+  const asUser = (c: number[]): StrategyUser => Object.assign({ ...base }, ...c.map((i, f) => facts[f]![i]!.user));
+  const cubes = cover(
+    combinations.filter((c) => strategyIn(state, asUser(c)).method === method),
+    facts,
+  );
+  if (cubes.length === 0) return { id: { in: [] } };
+  // A fact a cube leaves open costs nothing; one every cube restricts the same way is said once, outside the OR.
+  const condition = (f: number, classes: Set<number>): Prisma.UserWhereInput | null => {
+    if (classes.size === facts[f]!.length) return null;
+    const wheres = [...classes].map((i) => facts[f]![i]!.where);
+    return wheres.length === 1 ? wheres[0]! : { OR: wheres };
+  };
+  const classesKey = (classes: Set<number>) => [...classes].sort().join();
+  const same = (f: number) => cubes.every((c) => classesKey(c[f]!) === classesKey(cubes[0]![f]!));
+  const shared = facts.flatMap((_, f) => (same(f) ? [condition(f, cubes[0]![f]!)] : [])).filter((w) => w !== null);
+  const alternatives = cubes.map((cube) => cube.flatMap((classes, f) => (same(f) ? [] : [condition(f, classes)])).filter((w) => w !== null));
+  const and = (ws: Prisma.UserWhereInput[]): Prisma.UserWhereInput => (ws.length === 1 ? ws[0]! : { AND: ws });
+  // An alternative with nothing left to check already takes in every row the shared conditions select.
+  const rest = alternatives.some((a) => a.length === 0) ? [] : alternatives.length === 1 ? alternatives[0]! : [{ OR: alternatives.map(and) }];
+  return and([...shared, ...rest]);
 }
 
 /** The org's state once, then the rule per row: for lists and badges. */
