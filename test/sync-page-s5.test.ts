@@ -163,8 +163,10 @@ describe("users left from an earlier connection", () => {
     const shown = (await b.get(page.loader, "/admin/sync")).data;
     const left = { total: FABRIKAM.users.length, password: 2, none: FABRIKAM.users.length - 2, microsoft: 0 };
     expect(shown.standing).toEqual({ byConnection: contosoCount, left });
+    // A leftover with the per-user SSO switch on is not one of the current connection's "switched on one by one".
+    await db.user.update({ where: { id: fabrikamUsers[2]!.id }, data: { ssoEnabled: true } });
     const ssoPage = (await b.get(sso.loader, "/admin/sso")).data;
-    expect(ssoPage).toMatchObject({ synced: contosoCount, leftovers: left });
+    expect(ssoPage).toMatchObject({ synced: contosoCount, leftovers: left, syncedWithFlag: 0 });
     expect(leftoverSentences(left)).toEqual([
       `${FABRIKAM.users.length} synced users are left from an earlier connection: sync no longer updates or deactivates them.`,
       "2 of them sign in with their password and authenticator app.",

@@ -33,7 +33,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
   });
   const [standing, syncedWithFlag, activeIntegrations] = await Promise.all([
     syncedStanding(org.id),
-    db.user.count({ where: { orgId: org.id, source: "synced", status: "active", ssoEnabled: true } }),
+    // The current connection's users only: a leftover's switch does nothing (decision 026).
+    db.user.count({ where: { orgId: org.id, source: "synced", status: "active", ssoEnabled: true, syncIntegrationId: org.syncIntegrationId ?? "-" } }),
     db.integration.count({ where: { orgId: org.id, status: "active" } }),
   ]);
   // ?confirm=off-org etc.: the preview the admin must see before a switch goes off, or the lock-out warning.
