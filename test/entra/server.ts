@@ -251,7 +251,9 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   const tls = { cert: readFileSync(certPath), key: readFileSync(keyPath) };
   const servers = [0, 1].map(() => {
     const server = createServer(tls, (req, res) => void handle(state, req, res));
-    server.keepAliveTimeout = 2000;
+    // Node's fetch drops a kept-alive connection a couple of seconds before the server's announced timeout: at
+    // 2 s it opened a new TLS connection for every request (a handshake per Graph page). close() ends them anyway.
+    server.keepAliveTimeout = 10_000;
     return server;
   });
   const port = await listen(servers, options.port ?? 0, options.host);
