@@ -67,7 +67,7 @@ async function main() {
     SESSION_SECRET: randomBytes(32).toString("base64url"),
   };
   // This process reads the same database to see the run end.
-  Object.assign(process.env, { DATABASE_URL: env.DATABASE_URL, NODE_ENV: "production" });
+  Object.assign(process.env, env);
   const { deployMigrations } = await import("../app/lib/migrate.server.ts");
   await deployMigrations(env.DATABASE_URL!);
   const { db } = await import("../app/lib/db.server.ts");

@@ -214,6 +214,8 @@ async function main() {
   const fastTarget = pageSize === 100 && !latencyMs ? fullSeconds <= 20 : true;
   const floorTarget = ratio === null || ratio <= 1.1;
   const incSeconds = median(incremental.map((r) => r.seconds));
+  // Issue 8's time targets are for Graph without added latency; with it, the floor is the target.
+  const timeTarget = latencyMs ? true : fullSeconds <= 60 && incSeconds <= 3;
   const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
   console.log(`
 Machine: ${machine()}
@@ -221,7 +223,7 @@ Load average after the run: ${os.loadavg().map(f1).join(" ")}
 Database: ${database}
 The syncing process: ${heapLabel(heapMb)}${heapMb === 256 ? " (what V8 picks on a machine with 1 GB of memory)" : ""}
 Graph pages: at most ${pageSize} users, ${latencyMs} ms added per request; ${fullPages} pages in a full sync
-Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (target ≤ 60 s: ${verdict(fullSeconds <= 60)}${
+Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (${latencyMs ? "judged by the floor below" : `target ≤ 60 s: ${verdict(fullSeconds <= 60)}`}${
     pageSize === 100 && !latencyMs ? `; at 100 per page ≤ 20 s: ${verdict(fastTarget)}` : ""
   })${
     ratio === null
@@ -229,12 +231,12 @@ Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (ta
       : `\nSequential fetch floor (${fullPages} pages × ${latencyMs} ms)   ${f2(floor(fullPages))} s; run time / floor ${f2(ratio)} (target ≤ 1.1: ${verdict(floorTarget)})`
   }
 Peak RSS of the syncing process (max)       ${f1(fullRss)} MB (target ≤ 300 MB: ${verdict(fullRss <= 300)})
-Incremental, ${changes} changes (median of ${incrementalRounds})     ${f2(incSeconds)} s   (target ≤ 3 s: ${verdict(incSeconds <= 3)})${
+Incremental, ${changes} changes (median of ${incrementalRounds})     ${f2(incSeconds)} s   (${latencyMs ? "with latency: not judged" : `target ≤ 3 s: ${verdict(incSeconds <= 3)}`})${
     comparison
       ? `\nFor comparison, ${heapLabel(0)}: full sync ${f2(comparison.seconds)} s, peak RSS ${f1(comparison.peakRssMb)} MB (the same live data; V8 collects later)`
       : ""
   }`);
-  process.exitCode = fullSeconds <= 60 && fullRss <= 300 && incSeconds <= 3 && fastTarget && floorTarget ? 0 : 1;
+  process.exitCode = timeTarget && fullRss <= 300 && fastTarget && floorTarget ? 0 : 1;
 }
 
 if (opts.child) {
