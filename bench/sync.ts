@@ -1,5 +1,6 @@
 // Entra ID Sync at scale. The stand-in (in this process) serves a synthetic tenant of --users users in
-// Graph-sized pages; a child process runs the app's own sync against it on a fresh database (SQLite, or PostgreSQL with --database postgres), so
+// Graph-sized pages (--page-size, 100 as Graph's users/delta does, whatever the app asks for), each Graph
+// answer --latency-ms late; a child process runs the app's own sync against it on a fresh database (SQLite, or PostgreSQL with --database postgres), so
 // the child's peak RSS is the sync's alone. Measures the first full sync, then incremental runs of
 // --changes changes each (updates, disables, soft deletes, new users).
 //
@@ -8,8 +9,9 @@
 // process therefore runs with the limit V8 picks on a machine with 1 GB of memory (--heap-mb 256), and one
 // more full round runs with this machine's default, for comparison.
 // Usage: npx tsx bench/sync.ts [--users 100000] [--rounds 1] [--changes 1000] [--incremental-rounds 3]
-//                              [--heap-mb 256] [--database sqlite|postgres] [--cpu-prof DIR]
-// Targets: full sync of 100k users ≤ 60 s with peak RSS ≤ 300 MB; incremental 1k changes ≤ 3 s.
+//                              [--page-size 100] [--latency-ms 0] [--heap-mb 256] [--database sqlite|postgres] [--cpu-prof DIR]
+// Targets: full sync of 100k users ≤ 60 s with peak RSS ≤ 300 MB; incremental 1k changes ≤ 3 s (issue 8);
+// at 100 per page ≤ 20 s without latency, and with latency ≤ 1.1 × the fetch floor (pages × latency) (issue 15).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
@@ -27,6 +29,10 @@ const { values: opts } = parseArgs({
     rounds: { type: "string", default: "1" },
     changes: { type: "string", default: "1000" },
     "incremental-rounds": { type: "string", default: "3" },
+    // The most users the stand-in serves per users/delta page (Graph: about 100–200).
+    "page-size": { type: "string", default: "100" },
+    // Added to every Graph answer of the stand-in (Graph's own time per page is of the order of 100–300 ms).
+    "latency-ms": { type: "string", default: "0" },
     // The syncing process's V8 heap limit (--max-old-space-size); 0: Node's default for this machine.
     "heap-mb": { type: "string", default: "256" },
     // Writes a V8 CPU profile of each syncing process to this folder (open it in Chrome DevTools).
@@ -103,6 +109,8 @@ async function main() {
   const changes = positive("changes", opts.changes);
   const incrementalRounds = positive("incremental-rounds", opts["incremental-rounds"]);
   const heapMb = opts["heap-mb"] === "0" ? 0 : positive("heap-mb", opts["heap-mb"]);
+  const pageSize = positive("page-size", opts["page-size"]);
+  const latencyMs = opts["latency-ms"] === "0" ? 0 : positive("latency-ms", opts["latency-ms"]);
   const heapLabel = (mb: number) => (mb ? `heap limit ${mb} MB` : `Node's default heap limit here, ${defaultHeapMb()} MB`);
   console.log(`Machine: ${machine()}`);
   console.log(`Load average before the run: ${os.loadavg().map(f1).join(" ")}`);
@@ -110,7 +118,15 @@ async function main() {
   const { deployMigrations } = await import("../app/lib/migrate.server.ts");
   const { startStandin } = await import("../test/entra/server.ts");
   const { STANDIN_APP, syntheticTenant } = await import("../test/entra/fixture.ts");
-  const standin = await startStandin({ certDir: path.join(tmp, "cert"), fixture: { app: STANDIN_APP, tenants: [syntheticTenant({ ...TENANT, users })] } });
+  const standin = await startStandin({
+    certDir: path.join(tmp, "cert"),
+    fixture: { app: STANDIN_APP, tenants: [syntheticTenant({ ...TENANT, users })] },
+    pageLimits: { users: pageSize },
+  });
+  const latency = () => latencyMs && standin.faults.set({ slowMs: { ms: latencyMs, paths: ["graph"] } });
+  /** The sequential fetch floor: every page's latency, one after another. */
+  const floor = (pages: number) => (pages * latencyMs) / 1000;
+  const overFloor = (r: SyncResult) => (latencyMs ? `, fetch floor ${f2(floor(r.pages))} s, ratio ${f2(r.seconds / floor(r.pages))}` : "");
   const kind = databaseKind(opts.database);
   const env = (databaseUrl: string): NodeJS.ProcessEnv => ({
     ...process.env,
@@ -140,6 +156,7 @@ async function main() {
   /** A fresh database and directory, and the first full sync of the tenant. */
   const fullRound = async (label: string, heap: number) => {
     standin.reset();
+    latency();
     const url = await benchDatabase(kind, tmp, `sync-${label}`);
     await deployMigrations(url);
     if (!database) console.log(`Database: ${(database = await databaseLabel(url))}`);
@@ -147,13 +164,13 @@ async function main() {
     const { integrationId } = (await runChild(e, ["--child", "seed"])) as { integrationId: string };
     const result = await sync(e, integrationId, { created: users, errors: 0 }, heap);
     console.log(
-      `full round ${label} (${heapLabel(heap)}): ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages, ${JSON.stringify(result.outcome.counts)}`,
+      `full round ${label} (${heapLabel(heap)}): ${f2(result.seconds)} s, peak RSS ${f1(result.peakRssMb)} MB, ${result.pages} pages${overFloor(result)}, ${JSON.stringify(result.outcome.counts)}`,
     );
     return { result, env: e, integrationId };
   };
 
   console.log(
-    `Tenant: ${users} users served by the stand-in at ${standin.url}, 999 per page. ${rounds} full round(s), ${incrementalRounds} incremental round(s) of ${changes} changes.\n`,
+    `Tenant: ${users} users served by the stand-in at ${standin.url}, at most ${pageSize} per page${latencyMs ? `, ${latencyMs} ms per Graph request` : ""}. ${rounds} full round(s), ${incrementalRounds} incremental round(s) of ${changes} changes.\n`,
   );
   const comparison = heapMb ? (await fullRound("for comparison", 0)).result : null;
   const full: SyncResult[] = [];
@@ -191,20 +208,35 @@ async function main() {
 
   const fullSeconds = median(full.map((r) => r.seconds));
   const fullRss = Math.max(...full.map((r) => r.peakRssMb));
+  const fullPages = full[0]!.pages;
+  const ratio = latencyMs ? fullSeconds / floor(fullPages) : null;
+  // Issue 15's targets hold at Graph's page size; other sizes are reported, not judged.
+  const fastTarget = pageSize === 100 && !latencyMs ? fullSeconds <= 20 : true;
+  const floorTarget = ratio === null || ratio <= 1.1;
   const incSeconds = median(incremental.map((r) => r.seconds));
+  // Issue 8's time targets are for Graph without added latency; with it, the floor is the target.
+  const timeTarget = latencyMs ? true : fullSeconds <= 60 && incSeconds <= 3;
   const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
   console.log(`
 Machine: ${machine()}
+Load average after the run: ${os.loadavg().map(f1).join(" ")}
 Database: ${database}
 The syncing process: ${heapLabel(heapMb)}${heapMb === 256 ? " (what V8 picks on a machine with 1 GB of memory)" : ""}
-Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (target ≤ 60 s: ${verdict(fullSeconds <= 60)})
+Graph pages: at most ${pageSize} users, ${latencyMs} ms added per request; ${fullPages} pages in a full sync
+Full sync of ${users} users (median of ${rounds})     ${f2(fullSeconds)} s   (${latencyMs ? "judged by the floor below" : `target ≤ 60 s: ${verdict(fullSeconds <= 60)}`}${
+    pageSize === 100 && !latencyMs ? `; at 100 per page ≤ 20 s: ${verdict(fastTarget)}` : ""
+  })${
+    ratio === null
+      ? ""
+      : `\nSequential fetch floor (${fullPages} pages × ${latencyMs} ms)   ${f2(floor(fullPages))} s; run time / floor ${f2(ratio)} (target ≤ 1.1: ${verdict(floorTarget)})`
+  }
 Peak RSS of the syncing process (max)       ${f1(fullRss)} MB (target ≤ 300 MB: ${verdict(fullRss <= 300)})
-Incremental, ${changes} changes (median of ${incrementalRounds})     ${f2(incSeconds)} s   (target ≤ 3 s: ${verdict(incSeconds <= 3)})${
+Incremental, ${changes} changes (median of ${incrementalRounds})     ${f2(incSeconds)} s   (${latencyMs ? "with latency: not judged" : `target ≤ 3 s: ${verdict(incSeconds <= 3)}`})${
     comparison
       ? `\nFor comparison, ${heapLabel(0)}: full sync ${f2(comparison.seconds)} s, peak RSS ${f1(comparison.peakRssMb)} MB (the same live data; V8 collects later)`
       : ""
   }`);
-  process.exitCode = fullSeconds <= 60 && fullRss <= 300 && incSeconds <= 3 ? 0 : 1;
+  process.exitCode = timeTarget && fullRss <= 300 && fastTarget && floorTarget ? 0 : 1;
 }
 
 if (opts.child) {

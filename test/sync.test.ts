@@ -334,10 +334,9 @@ describe("faults", () => {
 
   it("retries an outage, then fails the run; the next run resumes from the saved page and duplicates nothing", async () => {
     const { org, integration } = await syncedOrg();
-    // Page 1 is written; page 2 meets a Graph that answers 503 to every try.
-    const failed = await sync(integration.id, {
-      onPage: (n) => void (n === 1 && standin.current.faults.set({ status5xx: { paths: ["graph"], status: 503 } })),
-    });
+    // Page 1 is written; page 2 meets a Graph that answers 503 to every try (page 2 is asked for while page 1 is written).
+    standin.current.faults.set({ status5xx: { paths: ["graph"], status: 503, after: 1 } });
+    const failed = await sync(integration.id);
     expect(failed).toMatchObject({ kind: "failed", counts: { created: 2 } });
     expect(failed.kind === "failed" && failed.error).toMatch(/could not be reached \(HTTP 503\) after 3 attempts.*continues from the last saved page/);
     const first = await db.syncRun.findFirstOrThrow({ where: { integrationId: integration.id } });

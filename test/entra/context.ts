@@ -86,6 +86,13 @@ export class Flows {
   readonly refreshTokens = new Expiring<RefreshGrant>(24 * 3600_000);
 }
 
+/**
+ * The most a delta page holds, whatever `odata.maxpagesize` asks: Graph serves about 100–200 users a page on
+ * users/delta and about 500 directory links (group members) on groups/delta.
+ */
+export type PageLimits = { users: number; members: number };
+export const GRAPH_PAGE_LIMITS: PageLimits = { users: 100, members: 500 };
+
 export type Context = {
   /** https://localhost:PORT — also the Graph base URL. */
   baseUrl: string;
@@ -94,6 +101,8 @@ export type Context = {
   readonly flows: Flows;
   tokens: TokenIssuer;
   faults: Faults;
+  /** Shared with the Standin object, so that tests and benches can change it while the stand-in runs. */
+  readonly pageLimits: PageLimits;
 };
 
 export const MULTI_TENANT = ["organizations", "common"] as const;

@@ -10,6 +10,8 @@ export type FaultScope = {
   paths?: string[];
   /** How many responses the fault affects before it switches itself off; unlimited when absent. */
   times?: number;
+  /** How many matching responses go through unharmed before the fault starts (a failure at page k+1). */
+  after?: number;
 };
 
 export type FaultSettings = {
@@ -40,7 +42,7 @@ export type FaultSettings = {
   grantedRoles?: Record<string, string[]> | null;
 };
 
-type Scoped<T> = T & { paths: string[] | null; remaining: number | null };
+type Scoped<T> = T & { paths: string[] | null; remaining: number | null; spared: number };
 
 type Active = {
   unreachable: Scoped<object> | null;
@@ -68,11 +70,12 @@ const none = (): Active => ({
   grantedRoles: null,
 });
 
-function scope(value: FaultScope): { paths: string[] | null; remaining: number | null } {
+function scope(value: FaultScope): { paths: string[] | null; remaining: number | null; spared: number } {
   if (value.paths && !value.paths.every((p) => p.startsWith("/") || (AREAS as readonly string[]).includes(p))) {
     throw new Error(`fault paths must be path prefixes or one of ${AREAS.join(", ")}: ${value.paths.join(", ")}`);
   }
-  return { paths: value.paths?.length ? value.paths : null, remaining: value.times ?? null };
+  if (value.after !== undefined && !(Number.isSafeInteger(value.after) && value.after >= 0)) throw new Error("fault after must be a whole number ≥ 0");
+  return { paths: value.paths?.length ? value.paths : null, remaining: value.times ?? null, spared: value.after ?? 0 };
 }
 
 export class Faults {
@@ -167,6 +170,10 @@ export class Faults {
     const fault = this.active[key];
     if (!fault) return null;
     if (fault.paths && !fault.paths.some((p) => (p.startsWith("/") ? path.startsWith(p) : p === area))) return null;
+    if (fault.spared > 0) {
+      fault.spared--;
+      return null;
+    }
     if (fault.remaining !== null && --fault.remaining <= 0) this.active[key] = null;
     return fault;
   }

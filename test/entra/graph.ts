@@ -5,7 +5,6 @@ import { USER_FIELDS, type DirectoryGroup, type DirectoryUser, type Tenant, type
 import { graphError, sendJson, type Req, type Res } from "./http.ts";
 
 const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 999;
 /** What Graph returns without $select (accountEnabled must be asked for). */
 const DEFAULT_USER_FIELDS: UserField[] = USER_FIELDS.filter((f) => f !== "accountEnabled");
 const GROUP_FIELDS = ["displayName", "members"] as const;
@@ -73,11 +72,12 @@ function firstAfter(log: { seq: number }[], seq: number): number {
   return low;
 }
 
-function pageSize(req: Req, q: URLSearchParams): { size: number; applied: boolean } {
+/** What the client asks for (odata.maxpagesize, or $top), capped at what Graph serves on that endpoint. */
+function pageSize(req: Req, q: URLSearchParams, most: number): { size: number; applied: boolean } {
   const preferred = /odata\.maxpagesize=(\d+)/i.exec(String(req.headers.prefer ?? ""));
   const asked = preferred ? Number(preferred[1]) : q.has("$top") ? Number(q.get("$top")) : NaN;
-  if (!Number.isSafeInteger(asked) || asked < 1) return { size: DEFAULT_PAGE_SIZE, applied: false };
-  return { size: Math.min(asked, MAX_PAGE_SIZE), applied: !!preferred };
+  if (!Number.isSafeInteger(asked) || asked < 1) return { size: Math.min(DEFAULT_PAGE_SIZE, most), applied: false };
+  return { size: Math.min(asked, most), applied: !!preferred };
 }
 
 /** $select as canonical property names, or the unknown property's name. */
@@ -172,7 +172,7 @@ function userBody(user: DirectoryUser, fields: UserField[], since: number | null
 function usersDelta(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant) {
   const q = url.searchParams;
   const raw = q.get("$deltatoken") ?? q.get("$skiptoken");
-  const { size, applied } = pageSize(req, q);
+  const { size, applied } = pageSize(req, q, ctx.pageLimits.users);
   const path = "/v1.0/users/delta";
   let token: DeltaToken;
   if (raw && raw.toLowerCase() !== "latest") {
@@ -247,7 +247,7 @@ const member = (oid: string, removed: boolean) => ({
 function groupsDelta(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant) {
   const q = url.searchParams;
   const raw = q.get("$deltatoken") ?? q.get("$skiptoken");
-  const { size, applied } = pageSize(req, q);
+  const { size, applied } = pageSize(req, q, ctx.pageLimits.members);
   const path = "/v1.0/groups/delta";
   let token: DeltaToken;
   if (raw && raw.toLowerCase() !== "latest") {

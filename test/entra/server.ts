@@ -1,12 +1,13 @@
 // The stand-in's HTTPS server: one origin that is both the Entra authority host and the Graph base URL.
 // Faults apply before routing; bad input gets a 4xx, never a crash.
+import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ensureCertificate } from "./cert.ts";
 import { adminConsentGet, adminConsentPost } from "./consent.ts";
 import { authorizeGet, authorizePost } from "./authorize.ts";
-import { Flows, type Context } from "./context.ts";
+import { Flows, GRAPH_PAGE_LIMITS, type Context, type PageLimits } from "./context.ts";
 import { Directory } from "./directory.ts";
 import { Faults, type Area, type FaultSettings } from "./faults.ts";
 import { defaultFixture, type AppRegistration, type Fixture, type FixtureTenant } from "./fixture.ts";
@@ -27,12 +28,16 @@ export type Standin = {
   tokens: TokenIssuer;
   app: AppRegistration;
   flows: Flows;
+  /** The most a users/delta or groups/delta page holds (Graph's sizes unless given); kept across reset. */
+  pageLimits: PageLimits;
+  /** Emits "request" with the URL of every request (but /_standin/ ones) as it arrives, before any fault or delay. */
+  requests: EventEmitter<{ request: [URL] }>;
   /** A fresh directory (of `fixture`, or of the fixture it started with) and flows; faults cleared. */
   reset(fixture?: Fixture): void;
   close(): Promise<void>;
 };
 
-export type StandinOptions = { fixture?: Fixture; certDir: string; port?: number; host?: string };
+export type StandinOptions = { fixture?: Fixture; certDir: string; port?: number; host?: string; pageLimits?: Partial<PageLimits> };
 
 type Handler = (ctx: Context, req: Req, res: Res, segment: string, url: URL) => unknown;
 type Route = { pattern: RegExp; area: Area; methods: Partial<Record<string, Handler>> };
@@ -176,7 +181,7 @@ async function route(ctx: Context, req: Req, res: Res, url: URL) {
   sendJson(res, 404, { error: "not_found", error_description: `No such endpoint: ${path}` });
 }
 
-async function handle(state: { ctx: Context }, req: Req, res: Res) {
+async function handle(state: { ctx: Context; requests: EventEmitter<{ request: [URL] }> }, req: Req, res: Res) {
   let url: URL;
   try {
     url = new URL(req.url ?? "/", state.ctx.baseUrl);
@@ -187,6 +192,7 @@ async function handle(state: { ctx: Context }, req: Req, res: Res) {
   const path = url.pathname;
   const area = areaOf(path);
   if (!path.startsWith("/_standin/")) {
+    state.requests.emit("request", url);
     const faults = state.ctx.faults;
     const delay = faults.delayFor(area, path);
     if (delay > 0) await sleep(delay);
@@ -229,21 +235,39 @@ async function listen(servers: Server[], port: number, host: string | undefined)
   return bound;
 }
 
+function validLimits(limits: PageLimits): PageLimits {
+  for (const [name, value] of Object.entries(limits))
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`pageLimits.${name} must be a positive whole number, not ${value}`);
+  return limits;
+}
+
 export async function startStandin(options: StandinOptions): Promise<Standin> {
   const { certPath, keyPath } = ensureCertificate(options.certDir);
   let fixture = structuredClone(options.fixture ?? defaultFixture());
   const faults = new Faults();
-  const state = { ctx: undefined as unknown as Context };
+  const pageLimits = validLimits({ ...GRAPH_PAGE_LIMITS, ...options.pageLimits });
+  const requests = new EventEmitter<{ request: [URL] }>();
+  const state = { ctx: undefined as unknown as Context, requests };
   const tls = { cert: readFileSync(certPath), key: readFileSync(keyPath) };
   const servers = [0, 1].map(() => {
     const server = createServer(tls, (req, res) => void handle(state, req, res));
-    server.keepAliveTimeout = 2000;
+    // Node's fetch drops a kept-alive connection a couple of seconds before the server's announced timeout: at
+    // 2 s it opened a new TLS connection for every request (a handshake per Graph page). close() ends them anyway.
+    server.keepAliveTimeout = 10_000;
     return server;
   });
   const port = await listen(servers, options.port ?? 0, options.host);
   const url = `https://localhost:${port}`;
   const tokens = await TokenIssuer.create(url);
-  const fresh = (f: Fixture): Context => ({ baseUrl: url, app: f.app, directory: new Directory(structuredClone(f)), flows: new Flows(), tokens, faults });
+  const fresh = (f: Fixture): Context => ({
+    baseUrl: url,
+    app: f.app,
+    directory: new Directory(structuredClone(f)),
+    flows: new Flows(),
+    tokens,
+    faults,
+    pageLimits,
+  });
   state.ctx = fresh(fixture);
 
   return {
@@ -252,6 +276,8 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     certPath,
     faults,
     tokens,
+    pageLimits,
+    requests,
     get directory() {
       return state.ctx.directory;
     },

@@ -2,8 +2,7 @@
 // by the worker, so a slow or absent SMTP server never fails or delays the request that sent it.
 // The stored body holds the message's one-time link only until delivery (worker.server.ts empties it).
 import { createElement } from "react";
-import { render } from "@react-email/render";
-import { emails, type EmailProps, type TemplateName } from "#emails/index.ts";
+import type { EmailProps, TemplateName } from "#emails/index.ts";
 import { db } from "../db.server.ts";
 import { kickMailWorker } from "./queue.server.ts";
 
@@ -11,7 +10,13 @@ export type { EmailProps, TemplateName };
 
 export type RenderedEmail = { subject: string; html: string; text: string };
 
+// React Email and the templates (~45 MiB of RSS once loaded) are loaded at the first mail a process renders,
+// not at boot: most processes send mail rarely, and the server would carry them idle (bench/memory.ts).
+let renderer: Promise<[typeof import("@react-email/render"), typeof import("#emails/index.ts")]> | undefined;
+const loadRenderer = () => (renderer ??= Promise.all([import("@react-email/render"), import("#emails/index.ts")]));
+
 export async function renderEmail<T extends TemplateName>(template: T, props: EmailProps[T]): Promise<RenderedEmail> {
+  const [{ render }, { emails }] = await loadRenderer();
   const { subject, component } = emails[template];
   const element = createElement(component, props);
   const [html, text] = await Promise.all([render(element), render(element, { plainText: true })]);

@@ -94,12 +94,16 @@ async function graphErrorOf(response: Response): Promise<GraphRefusedError> {
   return new GraphRefusedError(response.status, code, `Microsoft Graph refused the request (${response.status} ${code})${message ? `: ${message}` : "."}`);
 }
 
-/** One page, with 429s waited out (Retry-After, capped) and outages retried with growing waits. */
-export async function fetchPage(url: string, tenantId: string, options: ReaderOptions): Promise<GraphPage> {
+/**
+ * One page, with 429s waited out (Retry-After, capped) and outages retried with growing waits. Once `stop`
+ * is aborted (nobody will read the page) it neither waits nor retries, nor renews the lease.
+ */
+export async function fetchPage(url: string, tenantId: string, options: ReaderOptions, stop?: AbortSignal): Promise<GraphPage> {
   let outages = 0;
   let throttled = 0;
   let freshToken = false;
   for (;;) {
+    stop?.throwIfAborted();
     let response: Response;
     try {
       response = await microsoftFetch(
@@ -117,11 +121,13 @@ export async function fetchPage(url: string, tenantId: string, options: ReaderOp
       if (!(error instanceof MicrosoftUnavailableError)) throw error;
       if (error.status === 429 && throttled < options.maxThrottled) {
         throttled++;
+        stop?.throwIfAborted();
         await options.keepAlive?.();
         await sleep(Math.min(error.retryAfterSeconds ?? 10, options.maxRetryAfterSeconds) * 1000);
         continue;
       }
       if (error.status === 429 || outages >= options.retries) throw error;
+      stop?.throwIfAborted();
       await options.keepAlive?.();
       // Jitter, so that instances that failed together do not come back together.
       await sleep(options.backoffMs * 2 ** outages * (0.75 + Math.random() / 2));
@@ -154,13 +160,29 @@ export async function fetchPage(url: string, tenantId: string, options: ReaderOp
   }
 }
 
-/** The pages of a delta round from `url` until the one that carries the delta link. */
+/**
+ * The pages of a delta round from `url` until the one that carries the delta link. While the caller works
+ * on a page (writes it), the next one is already being fetched: one page ahead, no more, so at most two pages
+ * are held. The next page's failure reaches the caller when it asks for that page, as if it had been fetched
+ * then; a caller that stops early leaves behind a request whose answer nobody reads and that retries nothing.
+ */
 export async function* deltaPages(url: string, tenantId: string, options: ReaderOptions): AsyncGenerator<GraphPage> {
-  let next: string | null = url;
-  while (next) {
-    const page: GraphPage = await fetchPage(next, tenantId, options);
-    yield page;
-    next = page.nextLink;
+  const stop = new AbortController();
+  const fetchAhead = (link: string) => {
+    const page = fetchPage(link, tenantId, options, stop.signal);
+    // Handled when asked for; a page never asked for must not be an unhandled rejection.
+    page.catch(() => {});
+    return page;
+  };
+  let ahead: Promise<GraphPage> | null = fetchAhead(url);
+  try {
+    while (ahead) {
+      const page: GraphPage = await ahead;
+      ahead = page.nextLink ? fetchAhead(page.nextLink) : null;
+      yield page;
+    }
+  } finally {
+    stop.abort();
   }
 }
 
