@@ -5,6 +5,8 @@ import { USER_FIELDS, type DirectoryGroup, type DirectoryUser, type Tenant, type
 import { graphError, sendJson, type Req, type Res } from "./http.ts";
 
 const DEFAULT_PAGE_SIZE = 100;
+/** The largest $top Graph takes on /groups and /groups/{id}/members. */
+const MAX_TOP = 999;
 /** What Graph returns without $select (accountEnabled must be asked for). */
 const DEFAULT_USER_FIELDS: UserField[] = USER_FIELDS.filter((f) => f !== "accountEnabled");
 const GROUP_FIELDS = ["displayName", "members"] as const;
@@ -474,8 +476,7 @@ function listGroups(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant) 
   if ("unknown" in parsed)
     return graphError(req, res, 400, "Request_BadRequest", `Could not find a property named '${parsed.unknown}' on type 'microsoft.graph.group'.`);
   const top = q.has("$top") ? Number(q.get("$top")) : DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE)
-    return graphError(req, res, 400, "Request_BadRequest", `Invalid value '${q.get("$top")}' for $top.`);
+  if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) return graphError(req, res, 400, "Request_BadRequest", `Invalid value '${q.get("$top")}' for $top.`);
   groups.sort((a, b) => a.displayName.localeCompare(b.displayName));
   sendJson(res, 200, {
     "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#groups`,
@@ -498,8 +499,7 @@ function oneGroup(ctx: Context, req: Req, res: Res, url: URL, tenant: Tenant, id
   if (!members) return sendJson(res, 200, { "@odata.context": `${ctx.baseUrl}/v1.0/$metadata#groups/$entity`, ...groupBody(group, GROUP_SELECT) });
   const q = url.searchParams;
   const top = q.has("$top") ? Number(q.get("$top")) : DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE)
-    return graphError(req, res, 400, "Request_BadRequest", `Invalid value '${q.get("$top")}' for $top.`);
+  if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) return graphError(req, res, 400, "Request_BadRequest", `Invalid value '${q.get("$top")}' for $top.`);
   const skip = q.has("$skiptoken") ? Number(Buffer.from(q.get("$skiptoken")!, "base64url").toString("utf8")) : 0;
   if (!Number.isSafeInteger(skip) || skip < 0)
     return graphError(req, res, 400, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.");
