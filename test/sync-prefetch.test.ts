@@ -1,6 +1,7 @@
 // Entra ID Sync at Graph's real page size: the stand-in serves at most its page limit whatever the app asks
 // for, and the run fetches the next page while it writes the current one (one page ahead, no more), keeping
 // what a sequential run guarantees: whole pages only, resume at the first unwritten page, one run at a time.
+import diagnostics_channel from "node:diagnostics_channel";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { db } from "~/lib/db.server.ts";
 import { log } from "~/lib/log.server.ts";
@@ -89,6 +90,30 @@ describe("fetching the next page while writing this one", () => {
     ]);
     expect((await runsOf(integration.id))[0]).toMatchObject({ status: "succeeded", pagesDone: 3, created: 5, resumeLink: null });
     expect(await syncedUsers(org.id)).toHaveLength(5);
+  });
+
+  it("has page n+1's request on the wire before page n's write starts (a write holds the event loop: better-sqlite3 is synchronous)", async () => {
+    const { integration } = await syncedOrg();
+    standin.current.faults.set({ slowMs: { paths: ["graph"], ms: 50 } });
+    // What left this process, as the HTTP client reports it when a request's headers are written to the socket.
+    const sent: string[] = [];
+    const onSent = (message: unknown) => {
+      const { request } = message as { request: { path: string } };
+      if (request.path.includes("/users/delta")) sent.push(request.path);
+    };
+    diagnostics_channel.subscribe("undici:client:sendHeaders", onSent);
+    const atWrite: number[] = [];
+    try {
+      const outcome = await sync(integration.id, {
+        // Synchronous at its start, as a write is: whatever is not sent yet waits until the write ends.
+        onPage: async () => void atWrite.push(sent.length),
+      });
+      expect(outcome).toMatchObject({ kind: "succeeded", counts: { created: 5 } });
+    } finally {
+      diagnostics_channel.unsubscribe("undici:client:sendHeaders", onSent);
+    }
+    // Page 1's write starts with pages 1 and 2 sent; page 2's with 3; the last page has no next one.
+    expect(atWrite).toEqual([2, 3, 3]);
   });
 
   it("reports a failure of page k+1 after page k is written; the next run starts at page k+1", async () => {

@@ -1,5 +1,6 @@
 // Every request to Microsoft (sign-in, consent, Graph) goes through here: one timeout, and one way of
 // telling "Microsoft said no" apart from "Microsoft could not be reached".
+import diagnostics_channel from "node:diagnostics_channel";
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
 import { env } from "../env.server.ts";
 import { measureMicrosoft, type MicrosoftOutcome } from "../metrics.server.ts";
@@ -22,6 +23,38 @@ function retryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - Date.now()) / 1000;
   return Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
+}
+
+// Node's fetch says on this channel when a request's headers are written to its socket.
+const sentWaiters = new Map<string, Set<() => void>>();
+diagnostics_channel.subscribe("undici:client:sendHeaders", (message) => {
+  const { request } = message as { request: { origin: string; path: string } };
+  const key = `${request.origin}${request.path}`;
+  const waiters = sentWaiters.get(key);
+  if (!waiters) return;
+  sentWaiters.delete(key);
+  for (const resolve of waiters) resolve();
+});
+
+/**
+ * Resolves once a request to `url` has left this process (its headers are on the socket), or after `mostMs`.
+ * Call it just before starting the request. A caller about to hold the event loop (a better-sqlite3 write)
+ * waits for it, or the request it just started would go out only once the loop is free again.
+ */
+export function requestSent(url: string, mostMs = 50): Promise<void> {
+  const parsed = new URL(url);
+  const key = `${parsed.origin}${parsed.pathname}${parsed.search}`;
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      const waiters = sentWaiters.get(key);
+      waiters?.delete(done);
+      if (waiters?.size === 0) sentWaiters.delete(key);
+      resolve();
+    };
+    const timer = setTimeout(done, mostMs);
+    sentWaiters.set(key, (sentWaiters.get(key) ?? new Set()).add(done));
+  });
 }
 
 /** `timeoutMs` overrides MICROSOFT_TIMEOUT_MS, for requests that are not in front of a person (directory sync). */

@@ -3,7 +3,7 @@
 // here; what is left reaches the run as one of the errors below.
 import { env } from "../env.server.ts";
 import { appToken } from "../microsoft/consent.server.ts";
-import { MicrosoftUnavailableError, microsoftFetch } from "../microsoft/http.server.ts";
+import { MicrosoftUnavailableError, microsoftFetch, requestSent } from "../microsoft/http.server.ts";
 
 export const USER_SELECT = "id,displayName,givenName,surname,userPrincipalName,mail,mobilePhone,jobTitle,accountEnabled";
 
@@ -178,7 +178,10 @@ export async function* deltaPages(url: string, tenantId: string, options: Reader
   try {
     while (ahead) {
       const page: GraphPage = await ahead;
+      const sent = page.nextLink ? requestSent(page.nextLink) : null;
       ahead = page.nextLink ? fetchAhead(page.nextLink) : null;
+      // The caller's write holds the event loop (better-sqlite3 is synchronous): the next request goes out first.
+      await sent;
       yield page;
     }
   } finally {
